@@ -1,0 +1,1 @@
+"""One module per ``translation`` subcommand: ``register(subparsers, name, help)`` and a handler."""

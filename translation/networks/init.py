@@ -1,0 +1,17 @@
+"""Weight initialisation of the pix2pix / CycleGAN papers."""
+from __future__ import annotations
+
+from torch import nn
+
+
+def init_weights(net: nn.Module, gain: float = 0.02) -> nn.Module:
+    """Convs from N(0, gain), biases 0; batch-norm weights from N(1, gain), biases 0."""
+    for module in net.modules():
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(module.weight, 0.0, gain)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.normal_(module.weight, 1.0, gain)
+            nn.init.zeros_(module.bias)
+    return net

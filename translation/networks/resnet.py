@@ -1,0 +1,50 @@
+"""ResNet generator (Johnson et al.) with the reference implementation's module layout."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .norms import conv_bias, norm_layer
+
+
+class ResnetBlock(nn.Module):
+    def __init__(self, channels: int, norm: str, dropout: bool) -> None:
+        super().__init__()
+        make_norm = norm_layer(norm)
+        bias = conv_bias(norm)
+        layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias),
+                                   make_norm(channels), nn.ReLU(True)]
+        if dropout:
+            layers.append(nn.Dropout(0.5))
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias), make_norm(channels)]
+        self.conv_block = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv_block(x)
+
+
+class ResnetGenerator(nn.Module):
+    """Two stride-2 downsamplings, ``n_blocks`` residual blocks, two upsamplings; sides divisible by 4."""
+
+    def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 9,
+                 norm: str = "instance", dropout: bool = False) -> None:
+        super().__init__()
+        make_norm = norm_layer(norm)
+        bias = conv_bias(norm)
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias),
+                                   make_norm(ngf), nn.ReLU(True)]
+        for i in range(2):
+            mult = 2 ** i
+            layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1, bias=bias),
+                       make_norm(ngf * mult * 2), nn.ReLU(True)]
+        layers += [ResnetBlock(ngf * 4, norm, dropout) for _ in range(n_blocks)]
+        for i in range(2):
+            mult = 2 ** (2 - i)
+            layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1,
+                                          output_padding=1, bias=bias),
+                       make_norm(ngf * mult // 2), nn.ReLU(True)]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)

@@ -1,0 +1,73 @@
+"""U-Net generator with the reference implementation's module layout (nested skip blocks).
+
+Each block is ``down -> inner block -> up`` with its input concatenated onto its output, so the
+state-dict keys (``model.model.1.model.3...``) match the reference checkpoints exactly.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .norms import conv_bias, norm_layer
+
+
+class UnetSkipBlock(nn.Module):
+    def __init__(
+        self,
+        outer_channels: int,
+        inner_channels: int,
+        *,
+        in_channels: int | None = None,
+        submodule: nn.Module | None = None,
+        outermost: bool = False,
+        innermost: bool = False,
+        norm: str = "batch",
+        dropout: bool = False,
+    ) -> None:
+        super().__init__()
+        self.outermost = outermost
+        make_norm = norm_layer(norm)
+        bias = conv_bias(norm)
+        in_channels = outer_channels if in_channels is None else in_channels
+        down_conv = nn.Conv2d(in_channels, inner_channels, 4, stride=2, padding=1, bias=bias)
+        down_relu = nn.LeakyReLU(0.2, True)
+        up_relu = nn.ReLU(True)
+
+        if outermost:
+            up_conv = nn.ConvTranspose2d(inner_channels * 2, outer_channels, 4, stride=2, padding=1)
+            layers = [down_conv, submodule, up_relu, up_conv, nn.Tanh()]
+        elif innermost:
+            up_conv = nn.ConvTranspose2d(inner_channels, outer_channels, 4, stride=2, padding=1, bias=bias)
+            layers = [down_relu, down_conv, up_relu, up_conv, make_norm(outer_channels)]
+        else:
+            up_conv = nn.ConvTranspose2d(inner_channels * 2, outer_channels, 4, stride=2, padding=1, bias=bias)
+            layers = [down_relu, down_conv, make_norm(inner_channels), submodule,
+                      up_relu, up_conv, make_norm(outer_channels)]
+            if dropout:
+                layers.append(nn.Dropout(0.5))
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.outermost:
+            return self.model(x)
+        return torch.cat([x, self.model(x)], 1)
+
+
+class UnetGenerator(nn.Module):
+    """U-Net with ``num_downs`` stride-2 levels; H and W must be divisible by ``2 ** num_downs``."""
+
+    def __init__(self, in_channels: int = 3, out_channels: int = 3, num_downs: int = 8, ngf: int = 64,
+                 norm: str = "batch", dropout: bool = True) -> None:
+        super().__init__()
+        if num_downs < 5:
+            raise ValueError("a U-Net needs at least 5 downsamplings")
+        block = UnetSkipBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
+        for _ in range(num_downs - 5):
+            block = UnetSkipBlock(ngf * 8, ngf * 8, submodule=block, norm=norm, dropout=dropout)
+        for mult in (4, 2, 1):
+            block = UnetSkipBlock(ngf * mult, ngf * mult * 2, submodule=block, norm=norm)
+        self.model = UnetSkipBlock(out_channels, ngf, in_channels=in_channels, submodule=block,
+                                   outermost=True, norm=norm)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
