@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pickle
 import re
-import zipfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +27,15 @@ def read_checkpoint(path: str | Path) -> Any:
     if not path.is_file():
         raise TranslationError(f"{path}: checkpoint not found")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about pickle protocols of foreign files
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
         raise TranslationError(
             f"{path}: refused to load: the file holds pickled Python objects, not only weights "
             f"({first_line[:160]}); re-save it as a plain state_dict") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure to parse means a corrupt or foreign file
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TranslationError(f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): {reason[:200]}") from None
 

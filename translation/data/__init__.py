@@ -1,0 +1,1 @@
+"""Image I/O, datasets, validation and augmentation pipelines."""
