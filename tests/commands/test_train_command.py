@@ -1,0 +1,113 @@
+"""`translation train ...` end to end through the CLI entry point."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from translation.cli import main
+from translation.networks.checkpoint import load_generator
+
+TINY = ["--netG", "unet_32", "--ngf", "4", "--ndf", "4", "--load-size", "40", "--crop-size", "32",
+        "--workers", "0", "--device", "cpu"]
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """The tiny training runs here are faster on one thread, above all on a shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def photos(folder: Path, count: int = 6) -> Path:
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    for i in range(count):
+        image = np.full((40, 48, 3), rng.integers(0, 256, 3), np.uint8)
+        cv2.circle(image, (24, 20), 10, tuple(int(c) for c in rng.integers(0, 256, 3)), -1)
+        assert cv2.imwrite(str(folder / f"photo{i}.jpg"), image)
+    return folder
+
+
+def test_colorization_from_photos_then_resume(tmp_path, capsys):
+    data, run = photos(tmp_path / "photos"), tmp_path / "run"
+    code = main(["train", "pix2pix", "--task", "colorization", "--data", str(data), "--out", str(run),
+                 "--max-steps", "4", "--save-every", "2", "--val-fraction", "0.34", "--sample-every", "2", *TINY])
+    assert code == 0
+    assert f"run folder {run}" in capsys.readouterr().out
+    net, config, info = load_generator(run / "checkpoints" / "step_000000004.pt")
+    assert (config.in_channels, config.out_channels, config.ngf) == (1, 2, 4)  # L in, ab out
+    assert info["task"] == "colorization" and info["task_spec"]["output_space"] == "lab_ab"
+    assert info["dataset"] == str(data.resolve()) and info["layout"] == "photos"
+    saved = json.loads((run / "config.json").read_text())
+    assert (saved["task"], saved["max_steps"], saved["ngf"]) == ("colorization", 4, 4)
+    assert json.loads((run / "metrics.jsonl").read_text().splitlines()[0])["images"] == 2  # 2 of 6 held out
+    assert (run / "latest_net_G.pth").is_file() and len(list((run / "samples").glob("*.png"))) == 2
+
+    # Continue the same run for 2 more steps: only the changed option is given again.
+    assert main(["train", "pix2pix", "--out", str(run), "--resume", "--max-steps", "6"]) == 0
+    assert load_generator(run / "checkpoints" / "step_000000006.pt")[2]["steps"] == 6
+    assert json.loads((run / "config.json").read_text())["max_steps"] == 6
+    # ... but not as a different model.
+    assert main(["train", "pix2pix", "--out", str(run), "--resume", "--ngf", "8"]) == 1
+    assert "--ngf 8 differs from the run being resumed" in capsys.readouterr().err
+    # Starting afresh over it is refused too.
+    assert main(["train", "pix2pix", "--task", "colorization", "--data", str(data), "--out", str(run), *TINY]) == 1
+    assert "already holds a training run" in capsys.readouterr().err
+
+
+def test_cyclegan_command(tmp_path):
+    data = tmp_path / "data"
+    photos(data / "trainA", 3)
+    photos(data / "trainB", 2)
+    run = tmp_path / "run"
+    args = ["train", "cyclegan", "--data", str(data), "--out", str(run), "--netG", "resnet_1blocks", "--ngf", "4",
+            "--ndf", "4", "--crop-size", "32", "--preprocess", "crop", "--epochs", "1", "--epochs-decay", "1",
+            "--gan-mode", "hinge", "--lambda-identity", "0", "--workers", "0", "--device", "cpu"]
+    assert main(args) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert (config["gan_mode"], config["norm"], config["lambda_identity"], config["preprocess"]) == (
+        "hinge", "instance", 0.0, "crop")
+    assert (run / "latest_net_G_A.pth").is_file() and (run / "latest_net_G_B.pth").is_file()
+    records = [json.loads(line) for line in (run / "losses.jsonl").read_text().splitlines()]
+    assert records[-1]["step"] == 6 and "idt_A" not in records[-1]
+
+
+def test_layout_problems_are_one_error(tmp_path, capsys):
+    (tmp_path / "train" / "A").mkdir(parents=True)
+    assert main(["train", "pix2pix", "--data", str(tmp_path), "--out", str(tmp_path / "run"), *TINY]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'train' / 'A'}: no images (it is empty;")
+    assert "expected layout:" in err and "│   ├── A/" in err
+    assert not (tmp_path / "run").exists()
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "small" / "train").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "small" / "train" / "x.png"), rng.integers(0, 256, (20, 40, 3), dtype=np.uint8))
+    assert main(["train", "pix2pix", "--data", str(tmp_path / "small"), "--out", str(tmp_path / "run"),
+                 "--preprocess", "crop", *TINY]) == 1
+    assert "image smaller than the crop: each half is 20x20 px" in capsys.readouterr().err
+
+    assert main(["train", "pix2pix", "--out", str(tmp_path / "run")]) == 1
+    assert "--data DATA is required" in capsys.readouterr().err
+
+
+def test_help_draws_the_layouts_and_outputs(capsys):
+    for model in ("pix2pix", "cyclegan"):
+        with pytest.raises(SystemExit) as exited:
+            main(["train", model, "--help"])
+        assert exited.value.code == 0
+        text = capsys.readouterr().out
+        for expected in ("├── trainA/", "│   ├── 1.jpg        each image is [ A | B ]", "├── more/b.jpg", "RUN_DIR/latest_net_G.pth",
+                         "RUN_DIR/checkpoints/step_*.pt", "--epochs-decay", "--resume", "torchrun",
+                         "resize_and_crop | crop | scale_width | none", f"translation train {model} --data"):
+            assert expected in text, expected
+        flat = " ".join(text.split())
+        assert f"(default: {'unet_256' if model == 'pix2pix' else 'resnet_9blocks'})" in flat
+        assert "Adam learning rate (default: 0.0002)" in flat

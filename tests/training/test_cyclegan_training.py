@@ -1,0 +1,35 @@
+"""CycleGAN trains for several epochs on unpaired data of unequal sizes, and its cycle loss falls."""
+from __future__ import annotations
+
+import json
+
+import torch
+
+from translation.networks.checkpoint import load_generator, read_checkpoint
+from translation.training import train
+
+from training_fixtures import one_torch_thread, tiny, unpaired_data  # noqa: F401 - fixtures
+
+
+def test_cyclegan_cycle_loss_falls(unpaired_data, tiny, tmp_path):
+    config = tiny("cyclegan", unpaired_data, tmp_path / "run", epochs=6, epochs_decay=2, lr=5e-4, sample_every=36)
+    run = train(config)
+
+    records = [json.loads(line) for line in (run / "losses.jsonl").read_text().splitlines()]
+    assert len(records) == 8 * 9  # 9 steps per epoch: the larger domain sets the epoch length
+    assert {"G_A", "G_B", "D_A", "D_B", "cycle_A", "cycle_B", "idt_A", "idt_B"} <= records[0].keys()
+    cycle = [r["cycle_A"] + r["cycle_B"] for r in records]
+    assert sum(cycle[-9:]) / 9 < 0.5 * sum(cycle[:9]) / 9, cycle
+
+    checkpoint = read_checkpoint(run / "checkpoints" / "step_000000072.pt")
+    assert set(checkpoint["generators"]) == {"G_A", "G_B"}
+    assert set(checkpoint["networks"]) == {"G_A", "G_B", "D_A", "D_B"}
+    pools = checkpoint["ranks"][0]["pools"]
+    assert pools["fake_B"]["images"].shape == (50, 3, 32, 32)  # full after 72 steps
+    for name in ("G_A", "G_B"):
+        net, generator_config, info = load_generator(run / "checkpoints" / "step_000000072.pt", which=name)
+        assert generator_config.name == "resnet_1blocks" and generator_config.norm == "instance"
+        weights = torch.load(run / f"latest_net_{name}.pth", weights_only=True)
+        assert all(torch.equal(weights[k], v) for k, v in net.state_dict().items())
+    assert not (run / "metrics.jsonl").exists()  # unpaired: nothing to compare G(A) with
+    assert len(list((run / "samples").glob("*.png"))) == 2

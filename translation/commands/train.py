@@ -1,0 +1,163 @@
+"""``translation train pix2pix|cyclegan``: train on your own images (one GPU, several, or the CPU)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+from ..data.layout_trees import ALL_TREES
+from ..errors import TranslationError
+from ..training.config import MODEL_DEFAULTS, TrainConfig, load_config
+
+_D = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+
+LAYOUTS = "dataset layouts (--data DATA):\n" + ALL_TREES
+
+OUTPUTS = """\
+outputs (RUN_DIR = --out, default runs/<model>-<name of DATA>):
+  RUN_DIR/config.json              the full training configuration
+  RUN_DIR/checkpoints/step_*.pt    training checkpoints (the newest --keep): for --resume and `translation export`
+  RUN_DIR/latest_net_G.pth         the final generator in the reference layout
+                                   (cyclegan: latest_net_G_A.pth A->B and latest_net_G_B.pth B->A)
+  RUN_DIR/losses.jsonl             losses every --log-every iterations
+  RUN_DIR/metrics.jsonl            validation L1 / PSNR / SSIM before training and after each epoch (pix2pix)
+  RUN_DIR/samples/step_*.png       input | output | target grids every --sample-every iterations
+
+multi-GPU / multi-node: launch the same command with torchrun, e.g.
+  torchrun --nproc_per_node 4 -m translation train pix2pix --data DATA --out RUN_DIR"""
+
+EXAMPLES = {
+    "pix2pix": "examples:\n"
+               "  translation train pix2pix --data datasets/facades --out runs/facades --direction BtoA\n"
+               "  translation train pix2pix --task colorization --data PHOTOS_DIR --out runs/colorize\n"
+               "  translation train pix2pix --out runs/facades --resume        # continue after a stop",
+    "cyclegan": "examples:\n"
+                "  translation train cyclegan --data datasets/horse2zebra --out runs/horse2zebra\n"
+                "  translation train cyclegan --out runs/horse2zebra --resume",
+}
+
+DESCRIPTIONS = {
+    "pix2pix": "Train pix2pix (paired: learn A -> B from pairs, Isola et al. 2017): a U-Net generator with L1 "
+               "and a conditional PatchGAN.",
+    "cyclegan": "Train CycleGAN (unpaired: learn A <-> B from two sets of images, Zhu et al. 2017): two ResNet "
+                "generators, two PatchGANs, cycle and identity losses.",
+}
+
+
+def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> None:  # noqa: A002 - CLI convention
+    parser = subparsers.add_parser(name, help=help, description=f"{help}.\n\n{LAYOUTS}\n\n{OUTPUTS}",
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    models = parser.add_subparsers(dest="model", metavar="MODEL", required=True)
+    for model in ("pix2pix", "cyclegan"):
+        sub = models.add_parser(model, help=DESCRIPTIONS[model].split(":")[0],
+                                description=DESCRIPTIONS[model],
+                                epilog=f"{LAYOUTS}\n\n{OUTPUTS}\n\n{EXAMPLES[model]}",
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                argument_default=argparse.SUPPRESS)  # so we know what was given (for --resume)
+        _add_options(sub, model)
+        sub.set_defaults(handler=run, model=model)
+
+
+def _add_options(p: argparse.ArgumentParser, model: str) -> None:
+    defaults = {**_D, **MODEL_DEFAULTS[model]}
+
+    def default(name: str) -> str:
+        return f" (default: {defaults[name]})"
+
+    data = p.add_argument_group("data")
+    data.add_argument("--data", type=Path, metavar="DATA", help="dataset folder (layouts below)")
+    data.add_argument("--out", type=Path, metavar="RUN_DIR", help="run folder for checkpoints, logs and samples")
+    data.add_argument("--direction", choices=("AtoB", "BtoA"), help="which side is the input" + default("direction"))
+    if model == "pix2pix":
+        data.add_argument("--task", metavar="TASK",
+                          help="colorization, super-resolution or sketch-to-photo: make pairs from the plain photos "
+                               "in DATA; style-transfer or custom: only label the model (default: custom)")
+        data.add_argument("--val-fraction", type=float, help="share of the training files held out for "
+                          "validation when DATA has no val/ folder" + default("val_fraction"))
+        data.add_argument("--val-max", type=int, help="validate on at most this many images" + default("val_max"))
+    else:
+        data.add_argument("--task", choices=("style-transfer", "custom"), help="label the model (default: custom)")
+    data.add_argument("--preprocess", metavar="MODE", help="resize_and_crop | crop | scale_width | none"
+                      + default("preprocess") + "; none = full size, padded to the generator's size multiple")
+    data.add_argument("--load-size", type=int, help="resize to this before cropping" + default("load_size"))
+    data.add_argument("--crop-size", type=int, help="training crop" + default("crop_size"))
+    data.add_argument("--no-flip", dest="flip", action="store_false", help="no random horizontal flips")
+    data.add_argument("--workers", type=int, help="data-loading processes" + default("workers"))
+
+    nets = p.add_argument_group("networks")
+    nets.add_argument("--netG", metavar="NAME", help="unet_256, unet_128 (unet_N), resnet_9blocks, resnet_6blocks "
+                      "(resnet_Nblocks)" + default("netG"))
+    nets.add_argument("--netD", choices=("basic", "n_layers", "pixel"), help="discriminator" + default("netD"))
+    nets.add_argument("--n-layers-D", dest="n_layers_D", type=int, help="layers of --netD n_layers" + default("n_layers_D"))
+    nets.add_argument("--ngf", type=int, help="generator filters in the first layer" + default("ngf"))
+    nets.add_argument("--ndf", type=int, help="discriminator filters in the first layer" + default("ndf"))
+    nets.add_argument("--norm", choices=("batch", "instance", "none"), help="normalisation" + default("norm"))
+    nets.add_argument("--dropout", action=argparse.BooleanOptionalAction,
+                      help="dropout in the generator (default: U-Net yes, ResNet no)")
+
+    objective = p.add_argument_group("objective")
+    objective.add_argument("--gan-mode", choices=("vanilla", "lsgan", "hinge", "wgangp"),
+                           help="adversarial loss" + default("gan_mode"))
+    if model == "pix2pix":
+        objective.add_argument("--lambda-l1", type=float, help="weight of the L1 loss" + default("lambda_l1"))
+    else:
+        objective.add_argument("--lambda-cycle", type=float, help="weight of the cycle losses" + default("lambda_cycle"))
+        objective.add_argument("--lambda-identity", type=float, help="identity loss weight, relative to "
+                               "--lambda-cycle; 0 turns it off" + default("lambda_identity"))
+        objective.add_argument("--pool-size", type=int, help="generated images the discriminators "
+                               "remember; 0 turns the pool off" + default("pool_size"))
+    objective.add_argument("--lambda-gp", type=float, help="gradient penalty weight (wgangp)" + default("lambda_gp"))
+
+    optim = p.add_argument_group("optimisation")
+    optim.add_argument("--epochs", type=int, help="epochs at the initial learning rate" + default("epochs"))
+    optim.add_argument("--epochs-decay", type=int, help="then epochs of linear decay to zero" + default("epochs_decay"))
+    optim.add_argument("--batch-size", type=int, help="images per step and process" + default("batch_size"))
+    optim.add_argument("--lr", type=float, help="Adam learning rate" + default("lr"))
+    optim.add_argument("--beta1", type=float, help="Adam beta1" + default("beta1"))
+    optim.add_argument("--max-steps", type=int, help="stop after this many iterations (smoke runs)")
+
+    run = p.add_argument_group("run")
+    run.add_argument("--seed", type=int, help="seed for weights, data order and augmentation" + default("seed"))
+    run.add_argument("--device", help="auto (CUDA when present), cpu, cuda or cuda:N" + default("device"))
+    run.add_argument("--no-amp", dest="amp", action="store_false", help="no bf16 autocast on CUDA")
+    run.add_argument("--no-channels-last", dest="channels_last", action="store_false",
+                     help="keep the NCHW memory layout on CUDA")
+    run.add_argument("--save-every", type=int, help="checkpoint every N iterations" + default("save_every"))
+    run.add_argument("--keep", type=int, help="keep the newest K checkpoints (0: all)" + default("keep"))
+    run.add_argument("--sample-every", type=int, help="sample grid every N iterations" + default("sample_every"))
+    run.add_argument("--log-every", type=int, help="append losses every N iterations" + default("log_every"))
+    run.add_argument("--resume", action="store_true",
+                     help="continue the run in --out from its newest complete checkpoint (options not given "
+                          "again are taken from that run)")
+    # Room for `--recipe NAME` (the default models' settings) as a base layer under the options given here.
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The options given on the command line over the defaults, or (``--resume``) over the saved run."""
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    given: dict[str, Any] = {k: v for k, v in vars(args).items() if k in names and k != "model"}
+    if "data" in given:
+        given["data"] = given["data"].expanduser().resolve()
+    if given.get("resume"):
+        if "out" not in given:
+            raise TranslationError("--resume needs --out RUN_DIR: the folder of the run to continue")
+        return load_config(given["out"] / "config.json").resumed_with(given)
+    if "data" not in given:
+        raise TranslationError(f"translation train {args.model}: --data DATA is required (see --help for the layouts)")
+    given.setdefault("out", Path("runs") / f"{args.model}-{given['data'].name}")
+    return TrainConfig(model=args.model, **given)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..training import train
+
+    config = config_from_args(args)
+    run_dir = train(config, progress=True)
+    if int(os.environ.get("RANK", "0")) == 0:
+        names = ["latest_net_G.pth"] if config.model == "pix2pix" else ["latest_net_G_A.pth", "latest_net_G_B.pth"]
+        print(f"trained {config.model}: run folder {run_dir}")
+        print(f"  generator weights: {', '.join(str(run_dir / n) for n in names)}")
+        print(f"  continue with: translation train {config.model} --out {run_dir} --resume")
+    return 0

@@ -1,0 +1,189 @@
+"""The training configuration: one dataclass, the papers' defaults, saved as RUN_DIR/config.json.
+
+Importing this module is cheap (no torch): the CLI reads its defaults to draw ``--help``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import TranslationError
+
+if TYPE_CHECKING:
+    from ..data.augment import AugmentConfig
+    from ..networks import GeneratorConfig
+
+MODELS = ("pix2pix", "cyclegan")
+
+# What differs between the two papers; everything else is shared.
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "pix2pix": dict(netG="unet_256", norm="batch", gan_mode="vanilla"),
+    "cyclegan": dict(netG="resnet_9blocks", norm="instance", gan_mode="lsgan"),
+}
+
+# Options that may change when a run is resumed; changing any other would make a different run.
+RESUMABLE_CHANGES = frozenset({
+    "epochs", "epochs_decay", "max_steps", "save_every", "keep", "sample_every", "log_every", "workers",
+    "device", "amp", "channels_last", "resume", "val_max", "data",
+})
+
+
+@dataclass
+class TrainConfig:
+    model: str = "pix2pix"
+    data: Path = Path(".")
+    out: Path = Path("runs/train")
+    # data
+    task: str | None = None          # self-supervised pix2pix from plain photos
+    direction: str = "AtoB"
+    preprocess: str = "resize_and_crop"
+    load_size: int = 286
+    crop_size: int = 256
+    flip: bool = True
+    val_fraction: float = 0.05
+    val_max: int = 100                # validate on at most this many images
+    workers: int = 4
+    # networks (None = the model's default from MODEL_DEFAULTS)
+    netG: str | None = None
+    netD: str = "basic"
+    n_layers_D: int = 3
+    ngf: int = 64
+    ndf: int = 64
+    norm: str | None = None
+    dropout: bool | None = None       # None: as the generator preset (U-Net yes, ResNet no)
+    # objective
+    gan_mode: str | None = None
+    lambda_l1: float = 100.0
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 0.5
+    lambda_gp: float = 10.0           # wgangp only
+    pool_size: int = 50
+    # optimisation
+    epochs: int = 100                 # at the initial learning rate
+    epochs_decay: int = 100           # then linearly down to zero over this many
+    batch_size: int = 1
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    max_steps: int | None = None      # stop after this many iterations (smoke runs, tests)
+    # run
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True                  # bf16 autocast, CUDA only
+    channels_last: bool = True        # CUDA only
+    save_every: int = 5000
+    keep: int = 3
+    sample_every: int = 1000
+    log_every: int = 10
+    resume: bool = False
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise TranslationError(f"unknown model {self.model!r}; choose pix2pix or cyclegan")
+        self.data, self.out = Path(self.data), Path(self.out)
+        for name, value in MODEL_DEFAULTS[self.model].items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
+
+    # ---------------------------------------------------------------- derived pieces
+    def generator(self, in_channels: int = 3, out_channels: int = 3) -> GeneratorConfig:
+        from ..networks import GeneratorConfig
+
+        return GeneratorConfig.named(self.netG, ngf=self.ngf, norm=self.norm, dropout=self.dropout,
+                                     in_channels=in_channels, out_channels=out_channels)
+
+    def augment(self) -> AugmentConfig:
+        from ..data.augment import AugmentConfig
+
+        return AugmentConfig(self.preprocess, self.load_size, self.crop_size, self.flip,
+                             self.generator().size_multiple)
+
+    @property
+    def total_epochs(self) -> int:
+        return self.epochs + self.epochs_decay
+
+    def validate(self) -> None:
+        """Raise a ``TranslationError`` for an option that cannot work, before anything is loaded."""
+        from ..data.augment import PREPROCESS_MODES
+        from ..losses import GAN_MODES
+        from ..networks import DISCRIMINATORS
+        from ..networks.norms import NORMS
+
+        def check(ok: bool, message: str) -> None:
+            if not ok:
+                raise TranslationError(message)
+
+        check(self.direction in ("AtoB", "BtoA"), f"--direction {self.direction!r}: use AtoB or BtoA")
+        check(self.netD in DISCRIMINATORS, f"--netD {self.netD!r}: choose one of {', '.join(DISCRIMINATORS)}")
+        check(self.norm in NORMS, f"--norm {self.norm!r}: choose one of {', '.join(NORMS)}")
+        check(self.gan_mode in GAN_MODES, f"--gan-mode {self.gan_mode!r}: choose one of {', '.join(GAN_MODES)}")
+        check(self.preprocess in PREPROCESS_MODES,
+              f"--preprocess {self.preprocess!r}: choose one of {', '.join(PREPROCESS_MODES)}")
+        for name in ("epochs", "epochs_decay", "workers", "n_layers_D", "keep"):
+            check(getattr(self, name) >= 0, f"--{name.replace('_', '-')} must be >= 0")
+        for name in ("batch_size", "ngf", "ndf", "crop_size", "load_size", "save_every", "sample_every", "log_every"):
+            check(getattr(self, name) >= 1, f"--{name.replace('_', '-')} must be >= 1")
+        check(self.total_epochs >= 1, "--epochs + --epochs-decay must be at least 1")
+        check(self.max_steps is None or self.max_steps >= 1, "--max-steps must be >= 1")
+        check(0 <= self.val_fraction < 1, "--val-fraction must be in [0, 1)")
+        check(self.lr > 0, "--lr must be > 0")
+        multiple = self.generator().size_multiple
+        if self.preprocess == "none":
+            check(self.batch_size == 1, "--preprocess none keeps every image's own size, so it needs --batch-size 1")
+        else:
+            check(self.crop_size % multiple == 0,
+                  f"--crop-size {self.crop_size} is not a multiple of {multiple}, which --netG {self.netG} needs; "
+                  f"use --crop-size {max(multiple, self.crop_size // multiple * multiple)} or a smaller U-Net "
+                  f"(unet_{_largest_unet(self.crop_size)})")
+        self.augment()  # checks load size vs crop size
+
+    # ---------------------------------------------------------------- (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types only (paths as strings): fit for config.json and a weights-only checkpoint."""
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def save(self, path: Path) -> None:
+        from ..atomic import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+    def resumed_with(self, overrides: dict[str, Any]) -> "TrainConfig":
+        """This (saved) config with the options given again on the command line; only run-length and
+        housekeeping options may differ from the saved run."""
+        changed = {k: v for k, v in overrides.items() if k in self.to_dict() and _differs(self.to_dict()[k], v)}
+        fixed = sorted(set(changed) - RESUMABLE_CHANGES)
+        if fixed:
+            name = fixed[0]
+            raise TranslationError(
+                f"--{name.replace('_', '-')} {changed[name]} differs from the run being resumed in {self.out} "
+                f"({self.to_dict()[name]}); leave it out to continue that run, or train into a new --out")
+        return dataclasses.replace(self, **changed)
+
+
+def _differs(saved: Any, given: Any) -> bool:
+    return (str(given) if isinstance(given, Path) else given) != saved
+
+
+def _largest_unet(size: int) -> int:
+    largest = 32
+    while largest * 2 <= size and size % (largest * 2) == 0:
+        largest *= 2
+    return largest
+
+
+def load_config(path: Path) -> TrainConfig:
+    """Read a run's config.json back."""
+    try:
+        return TrainConfig.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise TranslationError(f"{path}: not found; is this the --out folder of a training run?") from None
+    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
+        raise TranslationError(f"{path}: not a readable training config ({exc})") from None

@@ -1,0 +1,103 @@
+"""CycleGAN (Zhu et al., 2017): G_A: A -> B and G_B: B -> A, judged by D_A (real vs fake B) and D_B
+(real vs fake A), held together by cycle consistency G_B(G_A(A)) ~ A, G_A(G_B(B)) ~ B and, optionally,
+identity G_A(B) ~ B, G_B(A) ~ A. Discriminators see generated images through 50-image history pools."""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import torch
+
+from ..errors import TranslationError
+from ..losses import GANLoss, cycle_loss, gradient_penalty, identity_loss
+from ..networks import DiscriminatorConfig, build_discriminator, build_generator
+from ..tasks import TaskSpec
+from .config import TrainConfig
+from .distributed import Runtime
+from .family import Family, set_requires_grad
+from .pool import ImagePool
+
+
+class CycleGAN(Family):
+    def __init__(self, config: TrainConfig, spec: TaskSpec, runtime: Runtime, channels_last: bool) -> None:
+        super().__init__(config, spec, runtime, channels_last)
+        a_channels, b_channels = spec.in_channels, spec.out_channels
+        if config.lambda_identity > 0 and a_channels != b_channels:
+            raise TranslationError("the identity loss needs as many channels in A as in B; use --lambda-identity 0")
+        self.generator_configs = {"G_A": config.generator(a_channels, b_channels),
+                                  "G_B": config.generator(b_channels, a_channels)}
+        d = dict(kind=config.netD, ndf=config.ndf, n_layers=config.n_layers_D, norm=config.norm)
+        self.discriminator_configs = {"D_A": DiscriminatorConfig(in_channels=b_channels, **d),
+                                      "D_B": DiscriminatorConfig(in_channels=a_channels, **d)}
+        self.networks = {name: self.place(build_generator(c)) for name, c in self.generator_configs.items()}
+        self.networks |= {name: self.place(build_discriminator(c)) for name, c in self.discriminator_configs.items()}
+        self.ddp = {name: runtime.wrap(net) for name, net in self.networks.items()}
+        n = self.networks
+        self.optimizers = {"G": self.adam(itertools.chain(n["G_A"].parameters(), n["G_B"].parameters())),
+                           "D": self.adam(itertools.chain(n["D_A"].parameters(), n["D_B"].parameters()))}
+        # Pools of generated images, seeded apart from each other and from the global generator.
+        self.pools = {"fake_A": ImagePool(config.pool_size, seed=config.seed * 2 + 1 + 1000 * runtime.rank),
+                      "fake_B": ImagePool(config.pool_size, seed=config.seed * 2 + 2 + 1000 * runtime.rank)}
+        self.gan = GANLoss(config.gan_mode)
+
+    def train_step(self, batch: dict[str, torch.Tensor],
+                   autocast: Callable[[], AbstractContextManager]) -> dict[str, torch.Tensor]:
+        real_a, real_b = batch["A"], batch["B"]
+        n, ddp, cfg = self.networks, self.ddp, self.config
+        use_identity = cfg.lambda_identity > 0
+        with autocast():
+            fake_b = ddp["G_A"](real_a)
+            rec_a = ddp["G_B"](fake_b)
+            fake_a = ddp["G_B"](real_b)
+            rec_b = ddp["G_A"](fake_a)
+            if use_identity:
+                idt_a, idt_b = ddp["G_A"](real_b), ddp["G_B"](real_a)
+
+        # Generators (discriminators frozen and called without their DDP wrappers).
+        set_requires_grad(n["D_A"], False)
+        set_requires_grad(n["D_B"], False)
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        with autocast():
+            loss_g_a = self.gan(n["D_A"](fake_b), True, for_generator=True)
+            loss_g_b = self.gan(n["D_B"](fake_a), True, for_generator=True)
+        loss_cycle_a = cycle_loss(rec_a, real_a) * cfg.lambda_cycle
+        loss_cycle_b = cycle_loss(rec_b, real_b) * cfg.lambda_cycle
+        losses = {"G_A": loss_g_a, "G_B": loss_g_b, "cycle_A": loss_cycle_a, "cycle_B": loss_cycle_b}
+        if use_identity:
+            losses["idt_A"] = identity_loss(idt_a, real_b) * cfg.lambda_cycle * cfg.lambda_identity
+            losses["idt_B"] = identity_loss(idt_b, real_a) * cfg.lambda_cycle * cfg.lambda_identity
+        sum(losses.values()).backward()
+        self.optimizers["G"].step()
+
+        # Discriminators, on real images and on generated ones drawn from the history pools.
+        set_requires_grad(n["D_A"], True)
+        set_requires_grad(n["D_B"], True)
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        loss_d_a = self._discriminator_loss("D_A", real_b, self.pools["fake_B"].query(fake_b), autocast)
+        loss_d_b = self._discriminator_loss("D_B", real_a, self.pools["fake_A"].query(fake_a), autocast)
+        (loss_d_a + loss_d_b).backward()
+        self.optimizers["D"].step()
+
+        return {**{k: v.detach() for k, v in losses.items()}, "D_A": loss_d_a.detach(), "D_B": loss_d_b.detach()}
+
+    def _discriminator_loss(self, name: str, real: torch.Tensor, fake: torch.Tensor,
+                            autocast: Callable[[], AbstractContextManager]) -> torch.Tensor:
+        fake = fake.detach().to(real.dtype)
+        with autocast():
+            loss = 0.5 * (self.gan(self.ddp[name](real), True) + self.gan(self.ddp[name](fake), False))
+        if self.config.gan_mode == "wgangp":
+            loss = loss + gradient_penalty(self.networks[name], real, fake, weight=self.config.lambda_gp)
+        return loss
+
+    @torch.no_grad()
+    def visuals(self, batch: dict[str, torch.Tensor]) -> list[list[torch.Tensor]]:
+        """Rows real A | G_A(A) | G_B(G_A(A)), then real B | G_B(B) | G_A(G_B(B))."""
+        n = self.networks
+        real_a, real_b = batch["A"], batch["B"]
+        fake_b, fake_a = self.run_eval(n["G_A"], real_a), self.run_eval(n["G_B"], real_b)
+        rec_a, rec_b = self.run_eval(n["G_B"], fake_b), self.run_eval(n["G_A"], fake_a)
+        a_space, b_space = self.spec.input_space, self.spec.output_space
+        rows_a = zip(self.display(real_a, a_space), self.display(fake_b, b_space), self.display(rec_a, a_space))
+        rows_b = zip(self.display(real_b, b_space), self.display(fake_a, a_space), self.display(rec_b, b_space))
+        return [list(r) for r in rows_a] + [list(r) for r in rows_b]

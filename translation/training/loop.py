@@ -1,0 +1,335 @@
+"""The training loop shared by pix2pix and CycleGAN, to be read top to bottom.
+
+    setup (device, seeds, process group) -> data -> networks and optimizers (the family) -> resume
+    -> for each epoch: for each batch: family.train_step; log, sample, checkpoint
+                       then: learning-rate schedule, validation
+    -> final checkpoint and the generator weights in the reference layout (latest_net_G*.pth)
+
+RUN_DIR holds config.json, checkpoints/, losses.jsonl, metrics.jsonl, samples/ and latest_net_G*.pth.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import random
+import re
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+from tqdm import tqdm
+
+from ..atomic import atomic_path
+from ..data import layouts
+from ..data.augment import sample_seed
+from ..data.datasets import EpochSampler, PairedDataset, PhotoPairDataset, UnpairedDataset
+from ..errors import TranslationError
+from ..networks.checkpoint import CHECKPOINT_KIND
+from ..tasks import TaskSpec, get_task
+from . import distributed
+from .checkpointing import list_checkpoints, load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .config import TrainConfig
+from .cyclegan import CycleGAN
+from .family import Family
+from .metrics import append_jsonl, evaluate, save_grid, truncate_jsonl
+from .pix2pix import Pix2Pix
+
+log = logging.getLogger(__name__)
+
+FAMILIES: dict[str, type[Family]] = {"pix2pix": Pix2Pix, "cyclegan": CycleGAN}
+SAMPLE_ROWS = 4
+
+
+def train(config: TrainConfig, *, progress: bool = False) -> Path:
+    """Train (or, with ``config.resume``, continue) the run in ``config.out``; returns the run folder."""
+    config.validate()
+    runtime = distributed.setup(config.device)
+    deterministic = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        return _train(config, runtime, progress)
+    finally:
+        torch.use_deterministic_algorithms(deterministic[0], warn_only=deterministic[1])
+        distributed.teardown(runtime)
+
+
+def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) -> Path:
+    run_dir, device, main = config.out, runtime.device, runtime.is_main
+
+    # ---- checkpoint to continue from (or make sure we do not train over an earlier run)
+    resumed: dict[str, Any] | None = None
+    if config.resume:
+        found = load_latest_checkpoint(run_dir)
+        if found is None:
+            raise TranslationError(f"{run_dir}: no complete checkpoint to resume from "
+                                   f"(looked in {run_dir / 'checkpoints'}); start without --resume")
+        resumed_path, resumed = found
+        log.info("resuming from %s (step %d)", resumed_path, resumed["step"])
+    elif list_checkpoints(run_dir):
+        raise TranslationError(f"{run_dir}: already holds a training run (checkpoints/); add --resume to "
+                               "continue it, or choose another --out")
+
+    # ---- determinism and speed settings
+    _seed_everything(config.seed)
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch.backends.cudnn.benchmark = True
+    use_amp = config.amp and device.type == "cuda" and torch.cuda.is_bf16_supported()
+    channels_last = config.channels_last and device.type == "cuda"
+
+    def autocast() -> contextlib.AbstractContextManager:
+        return torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else contextlib.nullcontext()
+
+    # ---- data
+    data = build_data(config)
+    sampler = EpochSampler(len(data.train), seed=config.seed, rank=runtime.rank, world_size=runtime.world_size)
+    batches_per_epoch = math.ceil(sampler.per_rank / config.batch_size)
+    loader = DataLoader(data.train, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
+                        pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(config.seed))
+    val_loader = (DataLoader(data.val, batch_size=1 if config.preprocess == "none" else config.batch_size,
+                             num_workers=min(config.workers, 2)) if data.val is not None else None)
+    sample_batches = list(DataLoader(data.samples, batch_size=1)) if main else []
+
+    # ---- networks, optimizers, learning-rate schedules (same initial weights on every rank)
+    family = FAMILIES[config.model](config, data.spec, runtime, channels_last)
+    decay = _linear_decay(config.epochs, config.epochs_decay)
+    schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, decay) for name, opt in family.optimizers.items()}
+    _seed_everything(sample_seed(config.seed, runtime.rank, 1))  # dropout etc. differ between ranks
+
+    step, epoch, position, wall_before = 0, 0, 0, 0.0
+    if resumed is not None:
+        step, epoch, position, wall_before = _restore(resumed, family, schedulers, runtime)
+        if main:  # drop what the interrupted run logged after its checkpoint (it is done again now)
+            truncate_jsonl(run_dir / "losses.jsonl", step)
+            epoch_end_pending = position >= batches_per_epoch
+            truncate_jsonl(run_dir / "metrics.jsonl", step - 1 if epoch_end_pending else step)
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config.save(run_dir / "config.json")
+        log.info("%s; %d batches of %d per epoch per process, %d process(es) on %s%s", data.describe,
+                 batches_per_epoch, config.batch_size, runtime.world_size, device, ", bf16 autocast" if use_amp else "")
+
+    def to_device(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {k: v.to(device, non_blocking=True, memory_format=family.memory_format)
+                for k, v in batch.items() if isinstance(v, torch.Tensor)}
+
+    def validate() -> None:
+        if main and val_loader is not None:
+            generator = family.networks["G"]
+            scores = evaluate(generator, val_loader, data.spec, device,
+                              prepare=lambda x: x.to(memory_format=family.memory_format))
+            log.info("validation at epoch %d, step %d: L1 %.4f  PSNR %.2f dB  SSIM %.4f (%d images)",
+                     epoch, step, scores["l1"], scores["psnr"], scores["ssim"], scores["images"])
+            append_jsonl(run_dir / "metrics.jsonl", {"step": step, "epoch": epoch, **scores})
+            last_scores.update(scores)
+        runtime.barrier()
+
+    def save_samples() -> None:
+        if main:
+            rows = [row for batch in sample_batches for row in family.visuals(to_device(batch))]
+            save_grid(run_dir / "samples" / f"step_{step:09d}.png", rows)
+
+    def checkpoint() -> None:
+        ranks = runtime.gather({"rng": rng_state(device), "pools": family.pool_states()})
+        if main:
+            wall = wall_before + time.monotonic() - started
+            payload = _checkpoint_payload(config, data, family, schedulers, step, epoch, position, ranks,
+                                          wall, last_losses, last_scores, runtime.world_size)
+            save_checkpoint(run_dir, step, payload, config.keep)
+        runtime.barrier()
+
+    # ---- the loop
+    total_steps = epochs_steps = config.total_epochs * batches_per_epoch
+    if config.max_steps is not None:
+        total_steps = min(config.max_steps, epochs_steps)
+    last_losses: dict[str, float] = {}
+    last_scores: dict[str, float] = {}
+    running: dict[str, torch.Tensor] = {}
+    running_count = 0
+    saved_step = step if resumed is not None else -1
+    bar = tqdm(total=total_steps, initial=step, disable=not (progress and main), unit="it", dynamic_ncols=True)
+    started = time.monotonic()
+    if resumed is None:
+        validate()  # the starting point, to compare the epochs with
+    done = step >= total_steps
+    while not done and epoch < config.total_epochs:
+        sampler.set_epoch(epoch, start=position * config.batch_size)
+        for batch in loader:
+            losses = family.train_step(to_device(batch), autocast)
+            step += 1
+            position += 1
+            bar.update(1)
+            for name, value in losses.items():
+                running[name] = running.get(name, 0) + value
+            running_count += 1
+
+            if step % config.log_every == 0 or step == total_steps:
+                last_losses = {name: float(value) / running_count for name, value in running.items()}
+                running, running_count = {}, 0
+                if main:
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in last_losses.items()}, refresh=False)
+                    lr = family.optimizers["G"].param_groups[0]["lr"]
+                    append_jsonl(run_dir / "losses.jsonl", {"step": step, "epoch": epoch, "lr": lr, **last_losses})
+            if step % config.sample_every == 0:
+                save_samples()
+            if step % config.save_every == 0:
+                checkpoint()
+                saved_step = step
+            if step >= total_steps:
+                done = True
+                break
+        if done and position < batches_per_epoch:
+            break  # stopped inside an epoch (--max-steps): a resume picks up here
+        with warnings.catch_warnings():  # a run resumed at an epoch's end steps its schedule first
+            warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
+            for scheduler in schedulers.values():
+                scheduler.step()
+        epoch += 1
+        position = 0
+        validate()
+        done = done or step >= total_steps
+    bar.close()
+
+    # ---- the end: a last checkpoint and the generator(s) alone, in the reference layout
+    if saved_step != step:
+        checkpoint()
+    if main:
+        save_samples()
+        for name, net in family.networks.items():
+            if name in family.generator_configs:
+                with atomic_path(run_dir / f"latest_net_{name}.pth") as tmp:
+                    torch.save(_cpu_state(net), tmp)
+        log.info("done: %d steps, %d epochs; run folder %s", step, epoch, run_dir)
+    return run_dir
+
+
+# ------------------------------------------------------------------------------------ data
+
+@dataclass
+class TrainingData:
+    spec: TaskSpec
+    layout: layouts.PairedLayout | layouts.UnpairedLayout
+    train: Dataset
+    val: Dataset | None     # paired data only: G(A) is compared with B
+    samples: Dataset        # a few fixed samples for the sample grids
+
+    @property
+    def describe(self) -> str:
+        return self.layout.describe()
+
+
+def build_data(config: TrainConfig) -> TrainingData:
+    """Find and check the dataset (layouts.py), then build the training / validation datasets."""
+    spec = get_task(config.task or "custom")
+    augment = config.augment()
+    common = dict(crop_size=config.crop_size, load_size=config.load_size, preprocess=config.preprocess)
+    if config.model == "cyclegan":
+        if (spec.input_space, spec.output_space) != ("rgb", "rgb"):
+            raise TranslationError(f"--task {spec.name}: CycleGAN translates between two sets of colour "
+                                   "images; use pix2pix for this task")
+        layout = layouts.find_unpaired(config.data)
+        layouts.check_crop_fits(layout.train_a + layout.train_b, tree=layouts.UNPAIRED_TREE, **common)
+        train = UnpairedDataset(layout.train_a, layout.train_b, augment, direction=config.direction, seed=config.seed)
+        sample_a, sample_b = layout.test_a or layout.train_a, layout.test_b or layout.train_b
+        samples = UnpairedDataset(sample_a[:SAMPLE_ROWS], sample_b[:SAMPLE_ROWS], augment,
+                                  direction=config.direction, seed=config.seed, train=False)
+        return TrainingData(spec, layout, train, None, Subset(samples, range(min(SAMPLE_ROWS, len(samples)))))
+
+    layout = layouts.find_paired(config.data, photos=spec.self_supervised, val_fraction=config.val_fraction,
+                                 seed=config.seed)
+    halves = 2 if layout.kind == "aligned" else 1
+    tree = layouts.PHOTOS_TREE if spec.self_supervised else layouts.PAIRED_TREES
+    layouts.check_crop_fits([s[0] for s in layout.train + layout.val], halves=halves, tree=tree, **common)
+
+    def dataset(samples: list, train: bool) -> Dataset:
+        if spec.self_supervised:
+            return PhotoPairDataset([s[0] for s in samples], spec, augment, seed=config.seed, train=train)
+        return PairedDataset(samples, augment, direction=config.direction, seed=config.seed, train=train)
+
+    val = dataset(layout.val[:config.val_max], False) if layout.val else None
+    samples = val if val is not None else dataset(layout.train[:SAMPLE_ROWS], False)
+    return TrainingData(spec, layout, dataset(layout.train, True), val,
+                        Subset(samples, range(min(SAMPLE_ROWS, len(samples)))))
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def _linear_decay(epochs: int, epochs_decay: int) -> Callable[[int], float]:
+    """The papers' schedule: 1 for ``epochs`` epochs, then linearly towards 0 over ``epochs_decay``."""
+    def factor(epoch: int) -> float:
+        return 1.0 - max(0, epoch + 1 - epochs) / float(epochs_decay + 1)
+    return factor
+
+
+def _cpu_state(net: torch.nn.Module) -> dict[str, torch.Tensor]:
+    # contiguous: channels_last weights saved as such would load fine, but plain tensors are the convention
+    return {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+
+
+def _checkpoint_payload(config: TrainConfig, data: TrainingData, family: Family, schedulers: dict, step: int,
+                        epoch: int, position: int, ranks: list[dict[str, Any]], wall: float,
+                        losses: dict[str, float], scores: dict[str, float], world_size: int) -> dict[str, Any]:
+    return {
+        "kind": CHECKPOINT_KIND,
+        "version": 1,
+        "model": config.model,
+        "generators": {name: c.to_dict() for name, c in family.generator_configs.items()},
+        "discriminators": {name: c.to_dict() for name, c in family.discriminator_configs.items()},
+        "networks": {name: _cpu_state(net) for name, net in family.networks.items()},
+        "info": {
+            "model": config.model,
+            "task": data.spec.name,
+            "task_spec": data.spec.to_metadata(),
+            "dataset": str(config.data),
+            "layout": data.layout.kind,
+            "direction": config.direction,
+            "crop_size": config.crop_size,
+            "steps": step,
+            "epochs": epoch,
+            "wall_time_s": round(wall, 1),
+            "losses": dict(losses),
+            "validation": dict(scores),
+        },
+        "config": config.to_dict(),
+        "step": step,
+        "epoch": epoch,
+        "data_order": {"seed": config.seed, "epoch": epoch, "batches_done": position,
+                       "batch_size": config.batch_size, "world_size": world_size},
+        "optimizers": {name: opt.state_dict() for name, opt in family.optimizers.items()},
+        "schedulers": {name: s.state_dict() for name, s in schedulers.items()},
+        "ranks": ranks,  # per process: RNG states and image pools
+    }
+
+
+def _restore(checkpoint: dict[str, Any], family: Family, schedulers: dict, runtime: distributed.Runtime
+             ) -> tuple[int, int, int, float]:
+    for name, net in family.networks.items():
+        net.load_state_dict(checkpoint["networks"][name])
+    for name, opt in family.optimizers.items():
+        opt.load_state_dict(checkpoint["optimizers"][name])
+    for name, scheduler in schedulers.items():
+        scheduler.load_state_dict(checkpoint["schedulers"][name])
+    order = checkpoint["data_order"]
+    position = order["batches_done"]
+    ranks = checkpoint["ranks"]
+    if len(ranks) != runtime.world_size:
+        log.warning("the checkpoint was written by %d process(es), this run has %d: the data order and random "
+                    "state continue approximately, not exactly", len(ranks), runtime.world_size)
+        position = position * len(ranks) // runtime.world_size
+    if runtime.rank < len(ranks):
+        set_rng_state(ranks[runtime.rank]["rng"], runtime.device)
+        family.load_pool_states(ranks[runtime.rank]["pools"])
+    return checkpoint["step"], checkpoint["epoch"], position, float(checkpoint["info"].get("wall_time_s", 0.0))

@@ -1,0 +1,93 @@
+"""What a run reports: validation PSNR / SSIM / L1 (kornia.metrics), sample grids, JSON-lines logs."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import kornia
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..atomic import atomic_write_text
+from ..data.io import write_image
+from ..tasks import AB_SCALE, TaskSpec
+
+
+def to_display(images: torch.Tensor, space: str, luminance_input: torch.Tensor | None = None) -> torch.Tensor:
+    """Network-space images (N x C x H x W in [-1, 1]) -> N x 3 x H x W RGB in [0, 1] for viewing and metrics.
+
+    ``lab_ab`` outputs (colorization) are merged with the L channel of their ``lab_l`` input.
+    """
+    images = images.detach().float()
+    if space == "lab_ab":
+        if luminance_input is None:
+            raise ValueError("lab_ab images need the L channel of their input")
+        lab = torch.cat([(luminance_input.detach().float()[:, :1] + 1) * 50, images * AB_SCALE], 1)
+        return kornia.color.lab_to_rgb(lab, clip=True)
+    rgb = ((images + 1) / 2).clamp(0, 1)
+    return rgb.expand(-1, 3, -1, -1) if rgb.shape[1] == 1 else rgb
+
+
+@torch.no_grad()
+def evaluate(generator: nn.Module, loader: DataLoader, spec: TaskSpec, device: torch.device,
+             prepare: Callable[[torch.Tensor], torch.Tensor] = lambda x: x) -> dict[str, float]:
+    """Mean L1 (network space), PSNR (dB) and SSIM (11 px window) of G(A) against B, image by image.
+
+    PSNR / SSIM are measured on the RGB pictures (``to_display``), so colorization is scored on colour.
+    """
+    was_training = generator.training
+    generator.eval()
+    totals = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}
+    count = 0
+    try:
+        for batch in loader:
+            source, target = prepare(batch["A"].to(device)), batch["B"].to(device)
+            output = generator(source).float()
+            out_rgb = to_display(output, spec.output_space, source)
+            ref_rgb = to_display(target, spec.output_space, source)
+            for i in range(output.shape[0]):
+                totals["l1"] += (output[i] - target[i].float()).abs().mean().item()
+                totals["psnr"] += kornia.metrics.psnr(out_rgb[i:i + 1], ref_rgb[i:i + 1], 1.0).item()
+                totals["ssim"] += kornia.metrics.ssim(out_rgb[i:i + 1], ref_rgb[i:i + 1], 11).mean().item()
+            count += output.shape[0]
+    finally:
+        generator.train(was_training)
+    return {**{k: v / max(count, 1) for k, v in totals.items()}, "images": count}
+
+
+def save_grid(path: Path, rows: Sequence[Sequence[torch.Tensor]], gap: int = 2) -> Path:
+    """Write rows of equally tall RGB images (3 x H x W in [0, 1]) side by side as one PNG."""
+    lines = []
+    for row in rows:
+        height = row[0].shape[-2]
+        spacer = torch.ones(3, height, gap)
+        parts: list[torch.Tensor] = []
+        for image in row:
+            parts += [image.detach().float().cpu(), spacer]
+        lines.append(torch.cat(parts[:-1], 2))
+    width = max(line.shape[-1] for line in lines)
+    lines = [torch.nn.functional.pad(line, (0, width - line.shape[-1]), value=1.0) for line in lines]
+    spaced: list[torch.Tensor] = []
+    for line in lines:
+        spaced += [line, torch.ones(3, gap, width)]
+    grid = torch.cat(spaced[:-1], 1).permute(1, 2, 0).numpy()
+    return write_image(path, np.ascontiguousarray(grid, dtype=np.float32))
+
+
+def append_jsonl(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def truncate_jsonl(path: Path, last_step: int) -> None:
+    """Drop records logged after ``last_step`` (by a run that is now resumed from that step)."""
+    if not path.is_file():
+        return
+    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= last_step]
+    atomic_write_text(path, "".join(line + "\n" for line in kept))

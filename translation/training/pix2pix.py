@@ -1,0 +1,71 @@
+"""pix2pix (Isola et al., 2017): a generator G(A) ~ B trained with L1 * lambda_L1 plus a conditional
+PatchGAN that judges (A, B) pairs, i.e. concat(A, real B) against concat(A, G(A))."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import torch
+
+from ..losses import GANLoss, gradient_penalty, l1_loss
+from ..networks import DiscriminatorConfig, build_discriminator, build_generator
+from ..tasks import TaskSpec
+from .config import TrainConfig
+from .distributed import Runtime
+from .family import Family, set_requires_grad
+
+
+class Pix2Pix(Family):
+    def __init__(self, config: TrainConfig, spec: TaskSpec, runtime: Runtime, channels_last: bool) -> None:
+        super().__init__(config, spec, runtime, channels_last)
+        self.generator_configs = {"G": config.generator(spec.in_channels, spec.out_channels)}
+        self.discriminator_configs = {"D": DiscriminatorConfig(
+            kind=config.netD, in_channels=spec.in_channels + spec.out_channels, ndf=config.ndf,
+            n_layers=config.n_layers_D, norm=config.norm)}
+        self.G = self.place(build_generator(self.generator_configs["G"]))
+        self.D = self.place(build_discriminator(self.discriminator_configs["D"]))
+        self.networks = {"G": self.G, "D": self.D}
+        self.optimizers = {"G": self.adam(self.G.parameters()), "D": self.adam(self.D.parameters())}
+        self.G_ddp, self.D_ddp = runtime.wrap(self.G), runtime.wrap(self.D)
+        self.gan = GANLoss(config.gan_mode)
+
+    def train_step(self, batch: dict[str, torch.Tensor],
+                   autocast: Callable[[], AbstractContextManager]) -> dict[str, torch.Tensor]:
+        real_a, real_b = batch["A"], batch["B"]
+        with autocast():
+            fake_b = self.G_ddp(real_a)
+
+        # Discriminator: real pairs -> real, generated pairs -> fake.
+        set_requires_grad(self.D, True)
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        fake_pair = torch.cat([real_a, fake_b.detach().to(real_a.dtype)], 1)
+        real_pair = torch.cat([real_a, real_b], 1)
+        with autocast():
+            loss_d_fake = self.gan(self.D_ddp(fake_pair), False)
+            loss_d_real = self.gan(self.D_ddp(real_pair), True)
+        loss_d = 0.5 * (loss_d_fake + loss_d_real)
+        if self.config.gan_mode == "wgangp":
+            loss_d = loss_d + gradient_penalty(self.D, real_pair, fake_pair, weight=self.config.lambda_gp)
+        loss_d.backward()
+        self.optimizers["D"].step()
+
+        # Generator: fool D (whose own DDP wrapper is bypassed: its gradients are not wanted) and match B.
+        set_requires_grad(self.D, False)
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        with autocast():
+            loss_g_gan = self.gan(self.D(torch.cat([real_a, fake_b.to(real_a.dtype)], 1)), True, for_generator=True)
+        loss_g_l1 = l1_loss(fake_b, real_b) * self.config.lambda_l1
+        (loss_g_gan + loss_g_l1).backward()
+        self.optimizers["G"].step()
+
+        return {"G_GAN": loss_g_gan.detach(), "G_L1": loss_g_l1.detach(),
+                "D_real": loss_d_real.detach(), "D_fake": loss_d_fake.detach()}
+
+    @torch.no_grad()
+    def visuals(self, batch: dict[str, torch.Tensor]) -> list[list[torch.Tensor]]:
+        """One row per image: input | output | target."""
+        real_a, real_b = batch["A"], batch["B"]
+        fake_b = self.run_eval(self.G, real_a)
+        columns = [self.display(real_a, self.spec.input_space), self.display(fake_b, self.spec.output_space, real_a),
+                   self.display(real_b, self.spec.output_space, real_a)]
+        return [list(row) for row in zip(*columns)]
