@@ -15,6 +15,12 @@ _D = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
 LAYOUTS = "dataset layouts (--data DATA):\n" + ALL_TREES
 
+RECIPE_LIST = """\
+  super-resolution  pix2pix   -> exports/super-resolution.onnx
+  colorization      pix2pix   -> exports/colorization.onnx
+  sketch-to-photo   pix2pix   -> exports/sketch-to-photo.onnx
+  style-transfer    cyclegan  -> exports/style-photo2art.onnx, exports/style-art2photo.onnx"""
+
 OUTPUTS = """\
 outputs (RUN_DIR = --out, default runs/<model>-<name of DATA>):
   RUN_DIR/config.json              the full training configuration
@@ -49,7 +55,24 @@ DESCRIPTIONS = {
 def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> None:  # noqa: A002 - CLI convention
     parser = subparsers.add_parser(name, help=help, description=f"{help}.\n\n{LAYOUTS}\n\n{OUTPUTS}",
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    models = parser.add_subparsers(dest="model", metavar="MODEL", required=True)
+    recipes = parser.add_argument_group(
+        "recipes (the default models: `translation train --recipe NAME [--ship]`)",
+        "a recipe trains on the built-in photo collections (see `translation data prepare`) with fixed "
+        "settings and continues a stopped run by itself:\n" + RECIPE_LIST)
+    recipes.add_argument("--recipe", metavar="NAME", default=argparse.SUPPRESS, help="train this recipe")
+    recipes.add_argument("--ship", action="store_true", default=argparse.SUPPRESS,
+                         help="after training, export to ONNX, evaluate on the held-out images and write "
+                              "the model cards into --exports")
+    recipes.add_argument("--exports", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                         help="where --ship puts the models (default: exports/)")
+    recipes.add_argument("--cache", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                         help="collections cache (default: ~/.cache/translation/collections)")
+    recipes.add_argument("--out", type=Path, default=argparse.SUPPRESS, metavar="RUN_DIR",
+                         help="run folder (default: runs/recipe-NAME)")
+    recipes.add_argument("--max-steps", type=int, default=argparse.SUPPRESS, help="stop after N iterations")
+    recipes.add_argument("--device", default=argparse.SUPPRESS, help="auto (default), cpu, cuda or cuda:N")
+    parser.set_defaults(handler=run_recipe)
+    models = parser.add_subparsers(dest="model", metavar="MODEL")
     for model in ("pix2pix", "cyclegan"):
         sub = models.add_parser(model, help=DESCRIPTIONS[model].split(":")[0],
                                 description=DESCRIPTIONS[model],
@@ -84,6 +107,8 @@ def _add_options(p: argparse.ArgumentParser, model: str) -> None:
     data.add_argument("--load-size", type=int, help="resize to this before cropping" + default("load_size"))
     data.add_argument("--crop-size", type=int, help="training crop" + default("crop_size"))
     data.add_argument("--no-flip", dest="flip", action="store_false", help="no random horizontal flips")
+    data.add_argument("--repeats", type=int, help="visits of each training image per epoch, each with its own "
+                      "random crop (for small datasets)" + default("repeats"))
     data.add_argument("--workers", type=int, help="data-loading processes" + default("workers"))
 
     nets = p.add_argument_group("networks")
@@ -96,6 +121,9 @@ def _add_options(p: argparse.ArgumentParser, model: str) -> None:
     nets.add_argument("--norm", choices=("batch", "instance", "none"), help="normalisation" + default("norm"))
     nets.add_argument("--dropout", action=argparse.BooleanOptionalAction,
                       help="dropout in the generator (default: U-Net yes, ResNet no)")
+    nets.add_argument("--residual", action="store_true",
+                      help="the generator learns a correction added to its input (same channels in and out; "
+                           "e.g. super-resolution); adds no weights, keeps the reference key layout")
 
     objective = p.add_argument_group("objective")
     objective.add_argument("--gan-mode", choices=("vanilla", "lsgan", "hinge", "wgangp"),
@@ -122,8 +150,16 @@ def _add_options(p: argparse.ArgumentParser, model: str) -> None:
     run.add_argument("--seed", type=int, help="seed for weights, data order and augmentation" + default("seed"))
     run.add_argument("--device", help="auto (CUDA when present), cpu, cuda or cuda:N" + default("device"))
     run.add_argument("--no-amp", dest="amp", action="store_false", help="no bf16 autocast on CUDA")
+    run.add_argument("--cpu-bf16", action="store_true",
+                     help="bf16 autocast when training on a CPU with native bf16 (AVX512-BF16 or AMX): much "
+                          "faster there, at bf16 precision like CUDA runs (off by default: it changes the numbers "
+                          "of a CPU run)")
     run.add_argument("--no-channels-last", dest="channels_last", action="store_false",
                      help="keep the NCHW memory layout on CUDA")
+    run.add_argument("--compile", action="store_true",
+                     help="torch.compile the networks' forward passes, for CUDA (the first steps take a while "
+                          "to compile; on the CPU it works but measured slower); checkpoints keep the plain key "
+                          "layout")
     run.add_argument("--save-every", type=int, help="checkpoint every N iterations" + default("save_every"))
     run.add_argument("--keep", type=int, help="keep the newest K checkpoints (0: all)" + default("keep"))
     run.add_argument("--sample-every", type=int, help="sample grid every N iterations" + default("sample_every"))
@@ -160,4 +196,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"trained {config.model}: run folder {run_dir}")
         print(f"  generator weights: {', '.join(str(run_dir / n) for n in names)}")
         print(f"  continue with: translation train {config.model} --out {run_dir} --resume")
+    return 0
+
+
+def run_recipe(args: argparse.Namespace) -> int:
+    """``translation train --recipe NAME``: train a default model from the built-in collections."""
+    from ..recipes import dataset_for, get_recipe, ship
+    from ..training import train
+    from ..training.checkpointing import list_checkpoints
+
+    if not hasattr(args, "recipe"):
+        raise TranslationError("translation train: name a model (pix2pix or cyclegan) or a --recipe; see --help")
+    recipe = get_recipe(args.recipe)
+    out = getattr(args, "out", None) or Path("runs") / f"recipe-{recipe.name}"
+    data = dataset_for(recipe, out, cache=getattr(args, "cache", None))
+    config = recipe.config(data, out, max_steps=getattr(args, "max_steps", None), device=getattr(args, "device", None),
+                           resume=bool(list_checkpoints(out)))
+    train(config, progress=True)
+    print(f"trained recipe {recipe.name}: run folder {out}")
+    if getattr(args, "ship", False):
+        exports = getattr(args, "exports", None) or Path("exports")
+        for path in ship(recipe, out, exports, cache=getattr(args, "cache", None)):
+            print(f"  shipped {path} (card {path.with_suffix('.json')})")
     return 0

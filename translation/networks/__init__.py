@@ -14,10 +14,10 @@ from .unet import UnetGenerator
 def build_generator(config: GeneratorConfig, *, initialise: bool = True) -> nn.Module:
     if config.kind == "unet":
         net: nn.Module = UnetGenerator(config.in_channels, config.out_channels, config.depth, config.ngf,
-                                       config.norm, config.dropout)
+                                       config.norm, config.dropout, config.residual)
     elif config.kind == "resnet":
         net = ResnetGenerator(config.in_channels, config.out_channels, config.ngf, config.depth,
-                              config.norm, config.dropout)
+                              config.norm, config.dropout, config.residual)
     else:
         raise TranslationError(f"unknown generator kind {config.kind!r}; use 'unet' or 'resnet'")
     return init_weights(net) if initialise else net

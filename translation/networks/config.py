@@ -23,6 +23,7 @@ class GeneratorConfig:
     depth: int = 8
     norm: str = "batch"
     dropout: bool = True
+    residual: bool = False  # output = clamp(input + network(input)): learn a correction of the input
 
     @classmethod
     def named(cls, name: str, **overrides: Any) -> "GeneratorConfig":

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import TranslationError
 from .norms import conv_bias, norm_layer
 
 
@@ -24,11 +25,17 @@ class ResnetBlock(nn.Module):
 
 
 class ResnetGenerator(nn.Module):
-    """Two stride-2 downsamplings, ``n_blocks`` residual blocks, two upsamplings; sides divisible by 4."""
+    """Two stride-2 downsamplings, ``n_blocks`` residual blocks, two upsamplings; sides divisible by 4.
+
+    With ``residual`` the output is ``clamp(input + network(input))`` (adds no parameters)."""
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 9,
-                 norm: str = "instance", dropout: bool = False) -> None:
+                 norm: str = "instance", dropout: bool = False, residual: bool = False) -> None:
         super().__init__()
+        if residual and in_channels != out_channels:
+            raise TranslationError(f"a residual generator needs as many output channels as input channels "
+                                   f"(got {in_channels} in, {out_channels} out)")
+        self.residual = residual
         make_norm = norm_layer(norm)
         bias = conv_bias(norm)
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias),
@@ -47,4 +54,5 @@ class ResnetGenerator(nn.Module):
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        y = self.model(x)
+        return (x + y).clamp(-1.0, 1.0) if self.residual else y

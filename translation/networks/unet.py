@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import TranslationError
 from .norms import conv_bias, norm_layer
 
 
@@ -54,11 +55,17 @@ class UnetSkipBlock(nn.Module):
 
 
 class UnetGenerator(nn.Module):
-    """U-Net with ``num_downs`` stride-2 levels; H and W must be divisible by ``2 ** num_downs``."""
+    """U-Net with ``num_downs`` stride-2 levels; H and W must be divisible by ``2 ** num_downs``.
+
+    With ``residual`` the output is ``clamp(input + network(input))`` (adds no parameters)."""
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, num_downs: int = 8, ngf: int = 64,
-                 norm: str = "batch", dropout: bool = True) -> None:
+                 norm: str = "batch", dropout: bool = True, residual: bool = False) -> None:
         super().__init__()
+        if residual and in_channels != out_channels:
+            raise TranslationError(f"a residual generator needs as many output channels as input channels "
+                                   f"(got {in_channels} in, {out_channels} out)")
+        self.residual = residual
         if num_downs < 5:
             raise ValueError("a U-Net needs at least 5 downsamplings")
         block = UnetSkipBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
@@ -70,4 +77,5 @@ class UnetGenerator(nn.Module):
                                    outermost=True, norm=norm)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        y = self.model(x)
+        return (x + y).clamp(-1.0, 1.0) if self.residual else y

@@ -27,7 +27,7 @@ MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
 # Options that may change when a run is resumed; changing any other would make a different run.
 RESUMABLE_CHANGES = frozenset({
     "epochs", "epochs_decay", "max_steps", "save_every", "keep", "sample_every", "log_every", "workers",
-    "device", "amp", "channels_last", "resume", "val_max", "data",
+    "device", "amp", "cpu_bf16", "channels_last", "compile", "resume", "val_max", "data",
 })
 
 
@@ -45,6 +45,7 @@ class TrainConfig:
     flip: bool = True
     val_fraction: float = 0.05
     val_max: int = 100                # validate on at most this many images
+    repeats: int = 1                  # visits of each training image per epoch (small datasets)
     workers: int = 4
     # networks (None = the model's default from MODEL_DEFAULTS)
     netG: str | None = None
@@ -54,6 +55,7 @@ class TrainConfig:
     ndf: int = 64
     norm: str | None = None
     dropout: bool | None = None       # None: as the generator preset (U-Net yes, ResNet no)
+    residual: bool = False            # G(x) = clamp(x + net(x)) (input and output of the same kind)
     # objective
     gan_mode: str | None = None
     lambda_l1: float = 100.0
@@ -73,7 +75,9 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = True                  # bf16 autocast, CUDA only
+    cpu_bf16: bool = False            # bf16 autocast on CPUs that compute bf16 natively (changes a CPU run's numbers)
     channels_last: bool = True        # CUDA only
+    compile: bool = False             # torch.compile the networks' forward passes (training/fast.py)
     save_every: int = 5000
     keep: int = 3
     sample_every: int = 1000
@@ -93,6 +97,7 @@ class TrainConfig:
         from ..networks import GeneratorConfig
 
         return GeneratorConfig.named(self.netG, ngf=self.ngf, norm=self.norm, dropout=self.dropout,
+                                     residual=self.residual,
                                      in_channels=in_channels, out_channels=out_channels)
 
     def augment(self) -> AugmentConfig:
@@ -124,7 +129,7 @@ class TrainConfig:
               f"--preprocess {self.preprocess!r}: choose one of {', '.join(PREPROCESS_MODES)}")
         for name in ("epochs", "epochs_decay", "workers", "n_layers_D", "keep"):
             check(getattr(self, name) >= 0, f"--{name.replace('_', '-')} must be >= 0")
-        for name in ("batch_size", "ngf", "ndf", "crop_size", "load_size", "save_every", "sample_every", "log_every"):
+        for name in ("repeats", "batch_size", "ngf", "ndf", "crop_size", "load_size", "save_every", "sample_every", "log_every"):
             check(getattr(self, name) >= 1, f"--{name.replace('_', '-')} must be >= 1")
         check(self.total_epochs >= 1, "--epochs + --epochs-decay must be at least 1")
         check(self.max_steps is None or self.max_steps >= 1, "--max-steps must be >= 1")

@@ -16,12 +16,13 @@ from ..tasks import TaskSpec
 from .config import TrainConfig
 from .distributed import Runtime
 from .family import Family, set_requires_grad
+from .fast import SpeedPlan
 from .pool import ImagePool
 
 
 class CycleGAN(Family):
-    def __init__(self, config: TrainConfig, spec: TaskSpec, runtime: Runtime, channels_last: bool) -> None:
-        super().__init__(config, spec, runtime, channels_last)
+    def __init__(self, config: TrainConfig, spec: TaskSpec, runtime: Runtime, speed: SpeedPlan) -> None:
+        super().__init__(config, spec, runtime, speed)
         a_channels, b_channels = spec.in_channels, spec.out_channels
         if config.lambda_identity > 0 and a_channels != b_channels:
             raise TranslationError("the identity loss needs as many channels in A as in B; use --lambda-identity 0")
@@ -32,7 +33,8 @@ class CycleGAN(Family):
                                       "D_B": DiscriminatorConfig(in_channels=a_channels, **d)}
         self.networks = {name: self.place(build_generator(c)) for name, c in self.generator_configs.items()}
         self.networks |= {name: self.place(build_discriminator(c)) for name, c in self.discriminator_configs.items()}
-        self.ddp = {name: runtime.wrap(net) for name, net in self.networks.items()}
+        self.ddp = {name: self.forward_of(runtime.wrap(net)) for name, net in self.networks.items()}
+        self.alone = {name: self.forward_of(net) for name, net in self.networks.items()}  # no DDP gradients
         n = self.networks
         self.optimizers = {"G": self.adam(itertools.chain(n["G_A"].parameters(), n["G_B"].parameters())),
                            "D": self.adam(itertools.chain(n["D_A"].parameters(), n["D_B"].parameters()))}
@@ -59,8 +61,8 @@ class CycleGAN(Family):
         set_requires_grad(n["D_B"], False)
         self.optimizers["G"].zero_grad(set_to_none=True)
         with autocast():
-            loss_g_a = self.gan(n["D_A"](fake_b), True, for_generator=True)
-            loss_g_b = self.gan(n["D_B"](fake_a), True, for_generator=True)
+            loss_g_a = self.gan(self.alone["D_A"](fake_b), True, for_generator=True)
+            loss_g_b = self.gan(self.alone["D_B"](fake_a), True, for_generator=True)
         loss_cycle_a = cycle_loss(rec_a, real_a) * cfg.lambda_cycle
         loss_cycle_b = cycle_loss(rec_b, real_b) * cfg.lambda_cycle
         losses = {"G_A": loss_g_a, "G_B": loss_g_b, "cycle_A": loss_cycle_a, "cycle_B": loss_cycle_b}

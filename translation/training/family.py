@@ -16,6 +16,7 @@ from ..networks import DiscriminatorConfig, GeneratorConfig
 from ..tasks import TaskSpec
 from .config import TrainConfig
 from .distributed import Runtime
+from .fast import SpeedPlan, compile_module
 from .metrics import to_display
 from .pool import ImagePool
 
@@ -32,10 +33,11 @@ class Family:
     optimizers: dict[str, torch.optim.Optimizer]
     pools: dict[str, ImagePool]
 
-    def __init__(self, config: TrainConfig, spec: TaskSpec, runtime: Runtime, channels_last: bool) -> None:
-        self.config, self.spec, self.runtime = config, spec, runtime
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    def __init__(self, config: TrainConfig, spec: TaskSpec, runtime: Runtime, speed: SpeedPlan) -> None:
+        self.config, self.spec, self.runtime, self.speed = config, spec, runtime, speed
+        self.memory_format = speed.memory_format
         self.pools = {}
+        self._compiled: dict[int, nn.Module] = {}
 
     def train_step(self, batch: dict[str, torch.Tensor],
                    autocast: Callable[[], AbstractContextManager]) -> dict[str, torch.Tensor]:
@@ -49,7 +51,16 @@ class Family:
         return net.to(self.runtime.device, memory_format=self.memory_format)
 
     def adam(self, parameters: Iterable[nn.Parameter]) -> torch.optim.Adam:
-        return torch.optim.Adam(parameters, lr=self.config.lr, betas=(self.config.beta1, self.config.beta2))
+        return self.speed.adam(parameters, self.config.lr, (self.config.beta1, self.config.beta2))
+
+    def forward_of(self, net: nn.Module) -> nn.Module:
+        """What the training step calls for ``net`` (itself or its DDP wrapper): compiled under
+        ``--compile``, once per module; checkpoints are still written from the bare networks."""
+        if not self.speed.compile:
+            return net
+        if id(net) not in self._compiled:
+            self._compiled[id(net)] = compile_module(net)
+        return self._compiled[id(net)]
 
     def run_eval(self, net: nn.Module, images: torch.Tensor) -> torch.Tensor:
         was_training = net.training

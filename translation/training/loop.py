@@ -9,7 +9,6 @@ RUN_DIR holds config.json, checkpoints/, losses.jsonl, metrics.jsonl, samples/ a
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import random
@@ -38,6 +37,7 @@ from .checkpointing import list_checkpoints, load_latest_checkpoint, rng_state, 
 from .config import TrainConfig
 from .cyclegan import CycleGAN
 from .family import Family
+from .fast import SpeedPlan, plan_speed
 from .metrics import append_jsonl, evaluate, save_grid, truncate_jsonl
 from .pix2pix import Pix2Pix
 
@@ -81,24 +81,19 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
         torch.use_deterministic_algorithms(True, warn_only=True)
     else:
         torch.backends.cudnn.benchmark = True
-    use_amp = config.amp and device.type == "cuda" and torch.cuda.is_bf16_supported()
-    channels_last = config.channels_last and device.type == "cuda"
-
-    def autocast() -> contextlib.AbstractContextManager:
-        return torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else contextlib.nullcontext()
+    speed = plan_speed(config, device)
 
     # ---- data
     data = build_data(config)
     sampler = EpochSampler(len(data.train), seed=config.seed, rank=runtime.rank, world_size=runtime.world_size)
     batches_per_epoch = math.ceil(sampler.per_rank / config.batch_size)
-    loader = DataLoader(data.train, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
-                        pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(config.seed))
+    loader = train_loader(data, sampler, config, speed)
     val_loader = (DataLoader(data.val, batch_size=1 if config.preprocess == "none" else config.batch_size,
                              num_workers=min(config.workers, 2)) if data.val is not None else None)
     sample_batches = list(DataLoader(data.samples, batch_size=1)) if main else []
 
     # ---- networks, optimizers, learning-rate schedules (same initial weights on every rank)
-    family = FAMILIES[config.model](config, data.spec, runtime, channels_last)
+    family = FAMILIES[config.model](config, data.spec, runtime, speed)
     decay = _linear_decay(config.epochs, config.epochs_decay)
     schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, decay) for name, opt in family.optimizers.items()}
     _seed_everything(sample_seed(config.seed, runtime.rank, 1))  # dropout etc. differ between ranks
@@ -113,8 +108,8 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
         config.save(run_dir / "config.json")
-        log.info("%s; %d batches of %d per epoch per process, %d process(es) on %s%s", data.describe,
-                 batches_per_epoch, config.batch_size, runtime.world_size, device, ", bf16 autocast" if use_amp else "")
+        log.info("%s; %d batches of %d per epoch per process, %d process(es) on %s (%s)", data.describe,
+                 batches_per_epoch, config.batch_size, runtime.world_size, device, speed.describe())
 
     def to_device(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {k: v.to(device, non_blocking=True, memory_format=family.memory_format)
@@ -162,7 +157,7 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
     while not done and epoch < config.total_epochs:
         sampler.set_epoch(epoch, start=position * config.batch_size)
         for batch in loader:
-            losses = family.train_step(to_device(batch), autocast)
+            losses = family.train_step(to_device(batch), speed.autocast)
             step += 1
             position += 1
             bar.update(1)
@@ -236,7 +231,8 @@ def build_data(config: TrainConfig) -> TrainingData:
                                    "images; use pix2pix for this task")
         layout = layouts.find_unpaired(config.data)
         layouts.check_crop_fits(layout.train_a + layout.train_b, tree=layouts.UNPAIRED_TREE, **common)
-        train = UnpairedDataset(layout.train_a, layout.train_b, augment, direction=config.direction, seed=config.seed)
+        train = UnpairedDataset(layout.train_a * config.repeats, layout.train_b * config.repeats, augment,
+                                direction=config.direction, seed=config.seed)
         sample_a, sample_b = layout.test_a or layout.train_a, layout.test_b or layout.train_b
         samples = UnpairedDataset(sample_a[:SAMPLE_ROWS], sample_b[:SAMPLE_ROWS], augment,
                                   direction=config.direction, seed=config.seed, train=False)
@@ -255,8 +251,15 @@ def build_data(config: TrainConfig) -> TrainingData:
 
     val = dataset(layout.val[:config.val_max], False) if layout.val else None
     samples = val if val is not None else dataset(layout.train[:SAMPLE_ROWS], False)
-    return TrainingData(spec, layout, dataset(layout.train, True), val,
+    # Repeated files still get a fresh crop each time: every (epoch, index) has its own seed.
+    return TrainingData(spec, layout, dataset(layout.train * config.repeats, True), val,
                         Subset(samples, range(min(SAMPLE_ROWS, len(samples)))))
+
+
+def train_loader(data: TrainingData, sampler: EpochSampler, config: TrainConfig, speed: SpeedPlan) -> DataLoader:
+    return DataLoader(data.train, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
+                      pin_memory=speed.pin_memory, persistent_workers=speed.persistent_workers,
+                      generator=torch.Generator().manual_seed(config.seed))
 
 
 # ------------------------------------------------------------------------------------ helpers

@@ -13,11 +13,12 @@ from ..tasks import TaskSpec
 from .config import TrainConfig
 from .distributed import Runtime
 from .family import Family, set_requires_grad
+from .fast import SpeedPlan
 
 
 class Pix2Pix(Family):
-    def __init__(self, config: TrainConfig, spec: TaskSpec, runtime: Runtime, channels_last: bool) -> None:
-        super().__init__(config, spec, runtime, channels_last)
+    def __init__(self, config: TrainConfig, spec: TaskSpec, runtime: Runtime, speed: SpeedPlan) -> None:
+        super().__init__(config, spec, runtime, speed)
         self.generator_configs = {"G": config.generator(spec.in_channels, spec.out_channels)}
         self.discriminator_configs = {"D": DiscriminatorConfig(
             kind=config.netD, in_channels=spec.in_channels + spec.out_channels, ndf=config.ndf,
@@ -26,7 +27,8 @@ class Pix2Pix(Family):
         self.D = self.place(build_discriminator(self.discriminator_configs["D"]))
         self.networks = {"G": self.G, "D": self.D}
         self.optimizers = {"G": self.adam(self.G.parameters()), "D": self.adam(self.D.parameters())}
-        self.G_ddp, self.D_ddp = runtime.wrap(self.G), runtime.wrap(self.D)
+        self.G_ddp, self.D_ddp = self.forward_of(runtime.wrap(self.G)), self.forward_of(runtime.wrap(self.D))
+        self.D_alone = self.forward_of(self.D)  # without DDP: the generator step wants no D gradients
         self.gan = GANLoss(config.gan_mode)
 
     def train_step(self, batch: dict[str, torch.Tensor],
@@ -53,7 +55,8 @@ class Pix2Pix(Family):
         set_requires_grad(self.D, False)
         self.optimizers["G"].zero_grad(set_to_none=True)
         with autocast():
-            loss_g_gan = self.gan(self.D(torch.cat([real_a, fake_b.to(real_a.dtype)], 1)), True, for_generator=True)
+            loss_g_gan = self.gan(self.D_alone(torch.cat([real_a, fake_b.to(real_a.dtype)], 1)), True,
+                                  for_generator=True)
         loss_g_l1 = l1_loss(fake_b, real_b) * self.config.lambda_l1
         (loss_g_gan + loss_g_l1).backward()
         self.optimizers["G"].step()

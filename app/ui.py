@@ -1,0 +1,275 @@
+"""The page: a tab per task, a custom-model tab and a batch tab, wired to ``AppHandlers``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from translation.data.io import IMAGE_SUFFIXES
+
+from .cards import missing_model_notice
+from .handlers import AppHandlers
+from .models import STYLE_DIRECTIONS
+from .workspace import OUTPUT_FORMATS
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+INFERENCE = "inference"  # the concurrency group every model run belongs to
+# Events get Gradio's raw file payloads (preprocess=False): gr.Image's preprocess would open every upload
+# with Pillow and fail on a bad file with its own message; our reader gives the reason and copes with
+# EXIF, 16-bit and CMYK. Gradio has already checked that uploaded paths lie in its upload folder.
+RAW = dict(preprocess=False)
+HEIGHT = 380
+TILE_CHOICES = [("Automatic (the model's own)", 0), ("256 px", 256), ("512 px", 512), ("1024 px", 1024),
+                ("2048 px", 2048)]
+
+CSS = """
+.gradio-container { max-width: 1180px !important; width: 100% !important; margin: 0 auto !important; }
+#header h1 { margin-bottom: 0.1em; }
+#header p { margin-top: 0; color: var(--body-text-color-subdued); }
+.notice { border-left: 4px solid var(--color-accent); padding: 0.4em 0.9em !important;
+          background: var(--block-background-fill); border-radius: 6px; }
+.image-info p, .run-status p { font-size: var(--text-sm); color: var(--body-text-color-subdued); margin: 0; }
+.blurb p { margin: 0.2em 0 0.6em 0; }
+.download .empty { min-height: 72px !important; height: 72px !important; }
+.download .empty .icon { height: 28px !important; }
+.model-card table { border-collapse: collapse; width: 100%; font-size: var(--text-sm); border: none !important; }
+.model-card tr { border: none !important; }
+.model-card thead { display: none; }
+.model-card td { border: none !important; border-bottom: 1px solid var(--border-color-primary) !important;
+                 font-size: var(--text-sm) !important;
+                 padding: 5px 10px !important; background: none !important; }
+.model-card td:first-child { font-weight: 600; width: 32%; white-space: nowrap; }
+footer { opacity: 0.7; }
+"""
+
+
+@dataclass(frozen=True)
+class TaskTab:
+    task: str
+    title: str
+    api_name: str
+    button: str
+    blurb: str
+
+
+TASK_TABS = (
+    TaskTab("style-transfer", "Style transfer", "style_transfer", "Transfer style",
+            "Turn a photo into a painting, or a painting into a photo (CycleGAN)."),
+    TaskTab("colorization", "Colorization", "colorize", "Colorize",
+            "Bring colour to a black-and-white photo."),
+    TaskTab("super-resolution", "Super-resolution", "super_resolve", "Upscale",
+            "Enlarge a small or blurry photo four times, restoring detail."),
+    TaskTab("sketch-to-photo", "Sketch to photo", "sketch_to_photo", "Make a photo",
+            "Draw a sketch, upload one, or extract the line drawing of a photo, and turn it into a photo."),
+)
+
+
+@dataclass
+class _Outputs:
+    slider: gr.ImageSlider
+    download: gr.File
+    status: gr.Markdown
+
+    def as_list(self) -> list:
+        return [self.slider, self.download, self.status]
+
+
+def example_images(task: str, examples_dir: Path | None = EXAMPLES_DIR) -> list[str]:
+    """The images in ``examples/<task>/``; none when the folder is missing or empty."""
+    folder = Path(examples_dir) / task if examples_dir else None
+    if folder is None or not folder.is_dir():
+        return []
+    return [str(p) for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+
+
+def build_demo(handlers: AppHandlers, *, examples_dir: Path | None = EXAMPLES_DIR,
+               concurrency: int = 1) -> gr.Blocks:
+    """The whole page. Model runs share one concurrency group of ``concurrency`` slots."""
+    registry = handlers.registry
+    run_options = dict(concurrency_id=INFERENCE, concurrency_limit=concurrency, show_progress="full", **RAW)
+
+    # delete_cache: Gradio's copies of uploads and results older than a day go, checked hourly
+    with gr.Blocks(title="Image translation", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
+        count = len(registry.models)
+        gr.Markdown("# Image-to-image translation\n"
+                    f"pix2pix and CycleGAN models served with ONNX Runtime · {count} model{'s' * (count != 1)} "
+                    "found · drop, paste or pick an image, then run.", elem_id="header")
+        with gr.Tabs():
+            for tab in TASK_TABS:
+                with gr.Tab(tab.title, id=tab.task):
+                    _task_tab(tab, handlers, examples_dir, run_options)
+            with gr.Tab("Custom model", id="custom"):
+                _custom_tab(handlers, examples_dir, run_options)
+            with gr.Tab("Batch", id="batch"):
+                _batch_tab(handlers, run_options)
+    return demo
+
+
+# ------------------------------------------------------------------------------------------ pieces
+
+def _image_input(key: str, label: str = "Input image") -> tuple[gr.Image, gr.Markdown]:
+    image = gr.Image(label=label, type="filepath", sources=["upload", "clipboard"], height=HEIGHT,
+                     placeholder="Drop an image here, paste one, or click to browse", elem_id=f"{key}-input")
+    info = gr.Markdown(elem_classes="image-info")
+    return image, info
+
+
+def _options() -> tuple[gr.Dropdown, gr.Radio]:
+    with gr.Accordion("Options", open=False):
+        with gr.Row():
+            tile = gr.Dropdown(TILE_CHOICES, value=0, label="Tile size",
+                               info="Large images run in overlapping tiles; smaller tiles need less memory.")
+            fmt = gr.Radio(list(OUTPUT_FORMATS), value="png", label="Download format")
+    return tile, fmt
+
+
+def _result_column(key: str) -> _Outputs:
+    slider = gr.ImageSlider(label="Before / after", format="png", height=HEIGHT, interactive=False,
+                            buttons=["fullscreen"], elem_id=f"{key}-output")
+    status = gr.Markdown(label="Summary", elem_classes="run-status")
+    download = gr.File(label="Download (full resolution)", interactive=False, elem_classes="download")
+    return _Outputs(slider, download, status)
+
+
+def _examples(task: str, image: gr.Image, examples_dir: Path | None) -> None:
+    images = example_images(task, examples_dir)
+    if images:
+        gr.Examples([[p] for p in images], inputs=[image], label="Examples", examples_per_page=8,
+                    cache_examples=False, api_visibility="private")
+
+
+def _watch_upload(handlers: AppHandlers, image: gr.Image, info: gr.Markdown) -> None:
+    """Read each new input at once (upload, paste or example): its size, or why it is not an image."""
+    image.change(handlers.inspect_upload, image, info, api_visibility="private", show_progress="hidden", **RAW)
+
+
+def _model_dropdown(names: list[str], label: str = "Model") -> gr.Dropdown:
+    return gr.Dropdown(names, value=names[0] if names else None, label=label, interactive=len(names) > 1,
+                       allow_custom_value=False)
+
+
+def _style_choices(names: list[str]) -> list[tuple[str, str]]:
+    """(label, value) per style model: the shipped pair as "photo → art" / "photo2art" first, others by name."""
+    shipped = [n for n in STYLE_DIRECTIONS if n in names]
+    return ([(STYLE_DIRECTIONS[n], n.removeprefix("style-")) for n in shipped]
+            + [(n, n) for n in names if n not in STYLE_DIRECTIONS])
+
+
+def _task_tab(tab: TaskTab, handlers: AppHandlers, examples_dir: Path | None, run_options: dict) -> None:
+    names = handlers.registry.names(tab.task)
+    gr.Markdown(tab.blurb, elem_classes="blurb")
+    if not names:
+        gr.Markdown(missing_model_notice(tab.task, tab.title), elem_classes="notice")
+    if tab.task == "sketch-to-photo":
+        _sketch_tab(tab, handlers, names, examples_dir, run_options)
+        return
+
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            image, info = _image_input(tab.task)
+            if tab.task == "style-transfer":
+                choices = _style_choices(names)
+                model = gr.Radio(choices, value=choices[0][1] if choices else None, label="Direction")
+                describe = handlers.describe_style
+            else:
+                model = _model_dropdown(names)
+                describe = handlers.describe_model
+            tile, fmt = _options()
+            run = gr.Button(tab.button, variant="primary", interactive=bool(names), elem_id=f"{tab.task}-run")
+            _examples(tab.task, image, examples_dir)
+        with gr.Column():
+            out = _result_column(tab.task)
+    with gr.Accordion("Model card", open=False):
+        card = gr.Markdown(describe(model.value) if names else "", elem_classes="model-card")
+
+    _watch_upload(handlers, image, info)
+    model.change(describe, model, card, api_visibility="private", show_progress="hidden")
+    fn = getattr(handlers, tab.api_name)
+    run.click(fn, [image, model, tile, fmt], out.as_list(), api_name=tab.api_name, **run_options).success(
+        describe, model, card, api_visibility="private", show_progress="hidden")
+
+
+def _sketch_tab(tab: TaskTab, handlers: AppHandlers, names: list[str], examples_dir: Path | None,
+                run_options: dict) -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            with gr.Tabs():
+                with gr.Tab("Draw"):
+                    pad = gr.Sketchpad(label="Sketch", type="filepath", canvas_size=(512, 512), height=HEIGHT,
+                                       brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=3),
+                                       layers=False, placeholder="Pick the brush on the left, then draw")
+                    run_drawing = gr.Button(tab.button, variant="primary", interactive=bool(names),
+                                            elem_id="sketch-draw-run")
+                with gr.Tab("Upload"):
+                    image, info = _image_input(tab.task, "Sketch or photo")
+                    extract = gr.Checkbox(False, label="This is a photo: extract its line drawing first")
+                    run_upload = gr.Button(tab.button, variant="primary", interactive=bool(names),
+                                           elem_id=f"{tab.task}-run")
+                    _examples(tab.task, image, examples_dir)
+            model = _model_dropdown(names)
+            tile, fmt = _options()
+        with gr.Column():
+            out = _result_column(tab.task)
+    with gr.Accordion("Model card", open=False):
+        card = gr.Markdown(handlers.describe_model(model.value) if names else "", elem_classes="model-card")
+
+    _watch_upload(handlers, image, info)
+    model.change(handlers.describe_model, model, card, api_visibility="private", show_progress="hidden")
+    run_upload.click(handlers.sketch_to_photo, [image, extract, model, tile, fmt], out.as_list(),
+                     api_name="sketch_to_photo", **run_options)
+    run_drawing.click(handlers.sketch_drawing_to_photo, [pad, model, tile, fmt], out.as_list(),
+                      api_name="sketch_drawing_to_photo", **run_options)
+
+
+def _custom_tab(handlers: AppHandlers, examples_dir: Path | None, run_options: dict) -> None:
+    registry = handlers.registry
+    gr.Markdown("Run any ONNX model from the model folders (`exports/`, `--models`, `$TRANSLATION_MODELS`). "
+                "Its metadata says how to prepare the input and read the output.", elem_classes="blurb")
+    names = registry.names()
+    if not names:
+        gr.Markdown("⚠️ **No models found.** Export one with `translation export`, put it in `exports/` "
+                    "or a folder given with `--models`, then rescan.", elem_classes="notice")
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            image, info = _image_input("custom")
+            model = gr.Dropdown(names, value=names[0] if names else None, label="Model")
+            rescan = gr.Button("Rescan the model folders", size="sm", variant="secondary")
+            tile, fmt = _options()
+            run = gr.Button("Run model", variant="primary", interactive=bool(names), elem_id="custom-run")
+            _examples("custom", image, examples_dir)
+        with gr.Column():
+            out = _result_column("custom")
+            card = gr.Markdown(handlers.describe_model(model.value), elem_classes="model-card")
+
+    def rescan_models(current: str | None) -> tuple[dict, str, dict]:
+        choices = [m.name for m in registry.refresh()]
+        value = current if current in choices else (choices[0] if choices else None)
+        return gr.update(choices=choices, value=value), handlers.describe_model(value), \
+            gr.update(interactive=bool(choices))
+
+    _watch_upload(handlers, image, info)
+    model.change(handlers.describe_model, model, card, api_visibility="private", show_progress="hidden")
+    rescan.click(rescan_models, model, [model, card, run], api_visibility="private")
+    run.click(handlers.custom, [image, model, tile, fmt], out.as_list(), api_name="custom", **run_options).success(
+        handlers.describe_model, model, card, api_visibility="private", show_progress="hidden")
+
+
+def _batch_tab(handlers: AppHandlers, run_options: dict) -> None:
+    registry = handlers.registry
+    gr.Markdown("Translate many images at once with one model and download them as a zip. "
+                f"Up to {handlers.max_batch_files} files; for whole folders use `translation convert`.",
+                elem_classes="blurb")
+    choices = [(f"{m.name} ({m.task.name})", m.name) for m in sorted(registry.models, key=lambda m: m.name)]
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            files = gr.File(label="Images", file_count="multiple", type="filepath", height=HEIGHT - 80)
+            model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model")
+            extract = gr.Checkbox(False, label="Sketch models: the inputs are photos, extract their line drawings")
+            tile, fmt = _options()
+            run = gr.Button("Translate all", variant="primary", interactive=bool(choices), elem_id="batch-run")
+        with gr.Column():
+            archive = gr.File(label="Results (zip)", interactive=False, elem_classes="download")
+            summary = gr.Markdown(label="Summary")
+    run.click(handlers.batch, [files, model, tile, fmt, extract], [archive, summary], api_name="batch",
+              **run_options)

@@ -1,0 +1,66 @@
+"""``translation export CHECKPOINT -o MODEL.onnx``: a generator checkpoint to a self-describing ONNX model."""
+from __future__ import annotations
+
+import argparse
+
+EPILOG = """\
+examples:
+  translation export runs/colorization/latest.pt -o exports/colorization.onnx
+  translation export latest_net_G.pth --task style-transfer -o exports/facades.onnx
+  translation export latest_net_G_A.pth --task style-transfer -o exports/horse2zebra.onnx
+  translation export runs/horse2zebra/latest.pt --generator G_B -o exports/zebra2horse.onnx
+  translation export latest_net_G.pth --norm-mode instance -o facades_instance.onnx
+
+The architecture is read off the checkpoint's keys; --netG/--ngf/--norm/--in-channels/--out-channels
+override it. The export is checked against PyTorch on a random input and nothing is written when
+they disagree (above 1e-4, or 5e-2 with --fp16).
+"""
+
+
+def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> None:
+    from ..tasks import TASKS
+
+    parser = subparsers.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".",
+                                   epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", metavar="CHECKPOINT",
+                        help="our checkpoint (.pt) or a reference state dict (latest_net_G.pth, latest_net_G_A.pth)")
+    parser.add_argument("-o", "--output", metavar="MODEL.onnx", required=True, help="ONNX file to write")
+    parser.add_argument("--task", choices=sorted(TASKS), default=None,
+                        help="the model's task when the checkpoint does not record one "
+                             "(default: the checkpoint's; else colorization for 1 -> 2 channels, custom otherwise)")
+    parser.add_argument("--generator", choices=("G", "G_A", "G_B"), default=None,
+                        help="which generator of one of our CycleGAN checkpoints (default: G, else G_A); "
+                             "reference files hold one each (latest_net_G_A.pth, latest_net_G_B.pth)")
+    arch = parser.add_argument_group("architecture overrides (default: detected from the checkpoint)")
+    arch.add_argument("--netG", default=None,
+                      help="unet_256, unet_128 (any unet_N), resnet_9blocks, resnet_6blocks (any resnet_Nblocks)")
+    arch.add_argument("--ngf", type=int, default=None, help="filters in the first conv layer")
+    arch.add_argument("--norm", choices=("batch", "instance", "none"), default=None, help="normalisation layers")
+    arch.add_argument("--in-channels", type=int, default=None, help="input channels")
+    arch.add_argument("--out-channels", type=int, default=None, help="output channels")
+    parser.add_argument("--norm-mode", choices=("eval", "instance"), default="eval",
+                        help="eval: batch norm with its running statistics (default); instance: each image "
+                             "normalised with its own statistics, like the reference's test script at batch 1")
+    parser.add_argument("--fp16", action="store_true",
+                        help="store float16 weights for GPUs (inputs/outputs stay float32)")
+    parser.add_argument("--tile-size", type=int, default=None,
+                        help="recommended tile size written into the model (default: 512, a multiple of the "
+                             "network's size multiple)")
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..export import export_generator
+    from ..runtime.models import read_model_info
+
+    path = export_generator(
+        args.checkpoint, args.output, task=args.task, which=args.generator, netG=args.netG, ngf=args.ngf,
+        norm=args.norm, in_channels=args.in_channels, out_channels=args.out_channels,
+        norm_mode=args.norm_mode, fp16=args.fp16, tile_size=args.tile_size, opset=args.opset)
+    info = read_model_info(path)
+    meta = info.metadata
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): task {info.task.name}, {meta['network']}, "
+          f"{meta['in_channels']} -> {meta['out_channels']} channels, {meta['norm_mode']} norm, "
+          f"{meta['precision']}, tile {meta['tile_size']}")
+    return 0

@@ -1,0 +1,347 @@
+"""Batch conversion: files and folders in, a mirrored folder tree of translated images out.
+
+Decoding (with the task's pre-processing) and encoding (with its post-processing) run in worker
+threads around the inference loop, through bounded queues, so the engine rarely waits and memory
+stays bounded. Every output is written atomically and existing outputs are skipped, so an
+interrupted run (Ctrl-C, SIGKILL, power loss) is finished by running the same command again.
+"""
+from __future__ import annotations
+
+import collections
+import fnmatch
+import logging
+import os
+import string
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .atomic import TEMP_PREFIX
+from .data.io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, write_image
+from .errors import TranslationError
+from .runtime.engine import Engine
+from .runtime.pipeline import DEFAULT_OVERLAP, Prepared, finish_image, infer, prepare_image
+
+log = logging.getLogger(__name__)
+
+OUTPUT_FORMATS = ("png", "jpg", "webp")
+NAME_FIELDS = ("stem", "model", "task", "ext")
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    recursive: bool = False
+    include: tuple[str, ...] = ()          # glob patterns on the relative path or the file name
+    exclude: tuple[str, ...] = ()
+    name_template: str = "{stem}"          # fields: {stem} {model} {task} {ext}
+    format: str = "png"
+    quality: int = 95
+    tile_size: int | None = None           # None: the model's recommended tile size
+    overlap: int = DEFAULT_OVERLAP
+    batch_size: int | None = None          # tiles per inference call (None: 1 on CPU, 4 on GPU)
+    overwrite: bool = False
+    sketch_from_photo: bool = False
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
+    workers: int = 2                       # decode threads and encode threads (each)
+    pixel_budget: int = 24_000_000         # pixels of the images in flight at once (at least one image)
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    output: Path
+
+
+@dataclass
+class ConvertSummary:
+    converted: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    inference_seconds: float = 0.0    # time the engine was busy: close to ``seconds`` when well overlapped
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def images_per_second(self) -> float:
+        return self.converted / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        return (f"converted {self.converted}, skipped {self.skipped}, failed {self.failed} "
+                f"in {self.seconds:.1f} s ({self.images_per_second:.2f} images/s)")
+
+
+@dataclass
+class Plan:
+    todo: list[Job]
+    done: list[Job]                                   # outputs already present (resume)
+    missing: list[tuple[Path, str]]                   # inputs that do not exist
+
+
+# ------------------------------------------------------------------------------------ finding inputs
+
+def _matches(rel: Path, patterns: Iterable[str]) -> bool:
+    text = rel.as_posix()
+    return any(fnmatch.fnmatch(text, p) or fnmatch.fnmatch(rel.name, p) for p in patterns)
+
+
+def _walk(root: Path, recursive: bool, skip_dirs: Sequence[Path]) -> Iterable[Path]:
+    """Files under ``root``; symlinked folders are followed once (a loop cannot make this hang)."""
+    seen: set[str] = set()
+    for current, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(current)
+        if real in seen or any(Path(real) == d or d in Path(real).parents for d in skip_dirs):
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = sorted(dirnames) if recursive else []
+        for name in sorted(filenames):
+            yield Path(current) / name
+
+
+def collect_inputs(inputs: Sequence[str | Path], options: ConvertOptions, *,
+                   skip_dirs: Sequence[Path] = ()) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
+    """(file, path relative to its input folder) for every image to convert, and inputs that do not exist.
+
+    Files named on the command line are taken as they are; folders contribute their images (by
+    suffix), filtered by ``include`` / ``exclude``. ``skip_dirs`` (the output folder) is never read.
+    """
+    found: list[tuple[Path, Path]] = []
+    missing: list[tuple[Path, str]] = []
+    skip = [Path(os.path.realpath(d)) for d in skip_dirs]
+    for given in map(Path, inputs):
+        if given.is_file():
+            found.append((given, Path(given.name)))
+        elif given.is_dir():
+            root = Path(os.path.realpath(given))
+            inside = [d for d in skip if root in d.parents]  # an output folder below this input folder
+            for path in _walk(given, options.recursive, inside):
+                rel = path.relative_to(given)
+                if (path.name.startswith(TEMP_PREFIX) or path.suffix.lower() not in IMAGE_SUFFIXES
+                        or not path.is_file()):
+                    continue
+                if options.include and not _matches(rel, options.include):
+                    continue
+                if options.exclude and _matches(rel, options.exclude):
+                    continue
+                found.append((path, rel))
+        else:
+            missing.append((given, "no such file or folder"))
+    seen: set[tuple[str, Path]] = set()
+    unique = []
+    for path, rel in found:  # the same file named twice (`in/ in/a.png`) is converted once
+        if (key := (os.path.realpath(path), rel)) not in seen:
+            seen.add(key)
+            unique.append((path, rel))
+    return unique, missing
+
+
+def output_name(template: str, source: Path, model: str, task: str, fmt: str) -> str:
+    fields = {"stem": source.stem, "model": model, "task": task, "ext": source.suffix.lstrip(".").lower()}
+    for _, name, _, _ in string.Formatter().parse(template):
+        if name is not None and name not in fields:
+            raise TranslationError(f"--name {template!r}: unknown field {{{name}}}; use "
+                                   + ", ".join(f"{{{f}}}" for f in NAME_FIELDS))
+    try:
+        name = template.format(**fields)
+    except (ValueError, IndexError) as exc:
+        raise TranslationError(f"--name {template!r}: {exc}") from None
+    if not name or "/" in name or os.sep in name or name in (".", ".."):
+        raise TranslationError(f"--name {template!r} gives {name!r} for {source}: a file name is needed")
+    return f"{name}.{fmt}"
+
+
+def plan_jobs(inputs: Sequence[str | Path], out_dir: str | Path, *, model: str, task: str,
+              options: ConvertOptions) -> Plan:
+    """Map every input image to its output path; refuse plans that would overwrite inputs."""
+    fmt = options.format.lower().lstrip(".")
+    if fmt == "jpeg":
+        fmt = "jpg"
+    if fmt not in OUTPUT_FORMATS:
+        raise TranslationError(f"unknown output format {options.format!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise TranslationError(f"{out_dir}: the output location is a file, not a folder")
+    found, missing = collect_inputs(inputs, options, skip_dirs=[out_dir] if out_dir.exists() else [])
+    sources = {os.path.realpath(path): path for path, _ in found}
+    jobs: list[Job] = []
+    claimed: dict[str, Path] = {}
+    for path, rel in found:
+        output = out_dir / rel.parent / output_name(options.name_template, path, model, task, fmt)
+        real = os.path.realpath(output)
+        if real in sources:
+            raise TranslationError(f"{output}: would overwrite the input {sources[real]}; choose another "
+                                   "output folder (-o), --name or --format")
+        if real in claimed:
+            raise TranslationError(f"{output}: both {claimed[real]} and {path} would be written there; "
+                                   "use --name with {ext} (e.g. '{stem}_{ext}') to tell them apart")
+        claimed[real] = path
+        jobs.append(Job(path, output))
+    todo = [job for job in jobs if options.overwrite or not job.output.is_file()]
+    done = [job for job in jobs if not options.overwrite and job.output.is_file()]
+    return Plan(todo, done, missing)
+
+
+def remove_stale_temp_files(jobs: Iterable[Job]) -> int:
+    """Delete temp files a killed run left beside the outputs (same prefix and format as ours)."""
+    removed = 0
+    for folder, suffix in {(job.output.parent, job.output.suffix) for job in jobs}:
+        if not folder.is_dir():
+            continue
+        for stale in folder.glob(f"{TEMP_PREFIX}*{suffix}"):
+            try:
+                stale.unlink()
+                removed += 1
+            except OSError as exc:
+                log.warning("%s: cannot remove leftover temp file (%s)", stale, exc)
+    return removed
+
+
+# ------------------------------------------------------------------------------------ running
+
+def _reason(exc: BaseException, source: Path) -> str:
+    if isinstance(exc, TranslationError):
+        text = str(exc)
+    elif isinstance(exc, MemoryError):
+        text = "not enough memory (try a smaller --tile-size or --batch-size)"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    text = " ".join(text.split())
+    for prefix in (f"{source}: ", f"{source.name}: "):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    return text
+
+
+ResultCallback = Callable[[Job, str, "str | None"], None]   # (job, "converted" | "failed", reason)
+
+
+def image_pixels(path: Path) -> int:
+    """Pixels of an image from its header alone (0 when unreadable: decoding will report why)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as image:
+                return image.width * image.height
+    except Exception:  # noqa: BLE001 - only an estimate for memory planning
+        return 0
+
+
+class _Pipeline:
+    """Decode -> infer -> encode with bounded look-ahead.
+
+    Decoding runs ahead by at most ``2 * workers`` images and encoding lags by at most
+    ``workers + 1``; on top of that, the images in flight may hold at most ``pixel_budget`` pixels
+    (always at least one image), so a folder of huge photos does not decode four of them at once.
+    """
+
+    def __init__(self, jobs: Sequence[Job], engine: Engine, options: ConvertOptions,
+                 report: Callable[[Job, BaseException | None], None], summary: ConvertSummary) -> None:
+        self.jobs, self.engine, self.options, self.report = list(jobs), engine, options, report
+        self.summary = summary
+        self.workers = max(1, int(options.workers))
+        self.decoders = ThreadPoolExecutor(self.workers, thread_name_prefix="decode")
+        self.encoders = ThreadPoolExecutor(self.workers, thread_name_prefix="encode")
+        self.decoding: collections.deque[tuple[Job, int, Future]] = collections.deque()
+        self.encoding: collections.deque[tuple[Job, int, Future]] = collections.deque()
+        self.next_job = 0
+        self.pixels_in_flight = 0
+        self.scale = engine.info.task.scale ** 2
+
+    def _decode(self, job: Job) -> Prepared:
+        return prepare_image(job.source, self.engine.info, sketch_from_photo=self.options.sketch_from_photo,
+                             max_pixels=self.options.max_pixels)
+
+    def _encode(self, job: Job, prepared: Prepared, output: np.ndarray) -> None:
+        result = finish_image(prepared, output, self.engine.info)
+        write_image(job.output, result.rgb, result.alpha, quality=self.options.quality)
+
+    def _top_up(self) -> None:
+        while len(self.decoding) < 2 * self.workers and self.next_job < len(self.jobs):
+            job = self.jobs[self.next_job]
+            cost = image_pixels(job.source) * self.scale
+            busy = self.pixels_in_flight > 0 or self.decoding or self.encoding
+            if busy and self.pixels_in_flight + cost > self.options.pixel_budget:
+                return
+            self.next_job += 1
+            self.pixels_in_flight += cost
+            self.decoding.append((job, cost, self.decoders.submit(self._decode, job)))
+
+    def _finish_encodes(self, keep: int) -> None:
+        while len(self.encoding) > keep or (self.encoding and self.encoding[0][2].done()):
+            job, cost, future = self.encoding.popleft()
+            self.pixels_in_flight -= cost
+            self.report(job, future.exception())
+
+    def run(self) -> None:
+        try:
+            while self.next_job < len(self.jobs) or self.decoding:
+                self._top_up()
+                if not self.decoding:   # the pixel budget is spent: wait for an output to be written
+                    self._finish_encodes(keep=len(self.encoding) - 1)
+                    continue
+                job, cost, future = self.decoding.popleft()
+                self._top_up()
+                try:
+                    prepared = future.result()
+                    started = time.perf_counter()
+                    output = infer(prepared, self.engine, tile_size=self.options.tile_size,
+                                   overlap=self.options.overlap, batch_size=self.options.batch_size)
+                    self.summary.inference_seconds += time.perf_counter() - started
+                    prepared.release_input()
+                except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                    self.pixels_in_flight -= cost
+                    self.report(job, exc)
+                    continue
+                self.encoding.append((job, cost, self.encoders.submit(self._encode, job, prepared, output)))
+                del prepared, output
+                self._finish_encodes(keep=self.workers + 1)
+            self._finish_encodes(keep=0)
+        finally:
+            self.decoders.shutdown(wait=True, cancel_futures=True)
+            self.encoders.shutdown(wait=True)  # outputs being written finish (atomically) even on Ctrl-C
+
+
+def run_jobs(jobs: Sequence[Job], engine: Engine, options: ConvertOptions,
+             on_result: ResultCallback | None = None) -> ConvertSummary:
+    """Convert ``jobs`` with decode and encode threads overlapping inference; never raises per file."""
+    summary = ConvertSummary()
+    started = time.perf_counter()
+
+    def report(job: Job, error: BaseException | None) -> None:
+        if error is None:
+            summary.converted += 1
+            status, reason = "converted", None
+        else:
+            summary.failed += 1
+            status, reason = "failed", _reason(error, job.source)
+            summary.failures.append((job.source, reason))
+            log.debug("%s failed", job.source, exc_info=error)
+        if on_result is not None:
+            on_result(job, status, reason)
+
+    try:
+        _Pipeline(jobs, engine, options, report, summary).run()
+    finally:
+        summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def convert(inputs: Sequence[str | Path], out_dir: str | Path, engine: Engine,
+            options: ConvertOptions = ConvertOptions(), on_result: ResultCallback | None = None) -> ConvertSummary:
+    """Convert files and folders into ``out_dir`` (mirroring folder trees); resumes by default."""
+    plan = plan_jobs(inputs, out_dir, model=engine.info.name, task=engine.info.task.name, options=options)
+    removed = remove_stale_temp_files(plan.todo)
+    if removed:
+        log.info("removed %d temp file(s) left by an interrupted run", removed)
+    summary = run_jobs(plan.todo, engine, options, on_result)
+    summary.skipped = len(plan.done)
+    for path, reason in plan.missing:
+        summary.failed += 1
+        summary.failures.append((path, reason))
+    return summary

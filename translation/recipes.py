@@ -1,0 +1,196 @@
+"""Recipes: the exact settings that produce the default models shipped in ``exports/``.
+
+A recipe names a model family, its options, the built-in collection it trains on and the ONNX files
+it ships. ``translation train --recipe NAME`` trains it (continuing a stopped run), and ``--ship``
+exports, evaluates on the held-out photographs and writes the model card beside each ONNX file.
+The settings are sized for a CPU (2 cores, minutes per model); on a GPU raise the epochs.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import TranslationError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """One ONNX file a recipe ships: which generator of the run, as which task."""
+
+    stem: str
+    generator: str
+    task: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    summary: str
+    model: str                          # pix2pix | cyclegan
+    options: dict[str, Any]             # TrainConfig fields
+    ships: tuple[Shipped, ...]
+    skip_grayscale: bool = False        # leave black-and-white photos out (colorization)
+    eval_back: dict[str, str] = field(default_factory=dict)  # stem -> stem of the opposite direction
+
+    def config(self, data: Path, out: Path, **overrides: Any):
+        from .training.config import TrainConfig
+
+        options = {**self.options, **{k: v for k, v in overrides.items() if v is not None}}
+        return TrainConfig(model=self.model, data=data, out=out, **options)
+
+
+# Shared by the three pix2pix recipes: a compact U-Net (ngf 32: ~13.6 M weights, ~54 MB as fp32 ONNX).
+_PIX2PIX = dict(netG="unet_256", ngf=32, ndf=32, crop_size=256, batch_size=4, repeats=10, workers=2,
+                save_every=240, sample_every=240, keep=2, log_every=12, val_max=8)
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in (
+    Recipe("super-resolution", "x4 super-resolution: bicubic upscale refined by a residual U-Net (no norm, "
+           "as in EDSR) trained on degraded photo crops (blur, noise, JPEG) with L1 + PatchGAN",
+           "pix2pix", {**_PIX2PIX, "task": "super-resolution", "preprocess": "crop", "norm": "none",
+                       "dropout": False, "residual": True, "epochs": 15, "epochs_decay": 15},
+           (Shipped("super-resolution", "G", "super-resolution", "Super-resolution x4"),)),
+    Recipe("colorization", "L -> ab colorization (Lab colour space), pix2pix U-Net with batch norm",
+           "pix2pix", {**_PIX2PIX, "task": "colorization", "load_size": 286, "epochs": 10, "epochs_decay": 10},
+           (Shipped("colorization", "G", "colorization", "Colorization"),), skip_grayscale=True),
+    Recipe("sketch-to-photo", "line drawing (extracted from the photo) -> photo, pix2pix U-Net with batch norm",
+           "pix2pix", {**_PIX2PIX, "task": "sketch-to-photo", "load_size": 286, "epochs": 10, "epochs_decay": 10},
+           (Shipped("sketch-to-photo", "G", "sketch-to-photo", "Sketch to photo"),), skip_grayscale=True),
+    Recipe("style-transfer", "CycleGAN between the photographs and the digital artworks (unpaired), compact "
+           "ResNet generators; both directions shipped",
+           "cyclegan", dict(netG="resnet_6blocks", ngf=32, ndf=32, load_size=160, crop_size=128, batch_size=1,
+                            task="style-transfer", repeats=5, workers=2, epochs=8, epochs_decay=8,
+                            save_every=475, sample_every=475, keep=2, log_every=19),
+           (Shipped("style-photo2art", "G_A", "style-transfer", "Style transfer: photo to art"),
+            Shipped("style-art2photo", "G_B", "style-transfer", "Style transfer: art to photo")),
+           eval_back={"style-photo2art": "style-art2photo", "style-art2photo": "style-photo2art"}),
+)}
+
+
+def get_recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise TranslationError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def _link_files(folder: Path, files: list[Path]) -> None:
+    """A folder of symlinks (the cache's files are never copied or touched)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = {f.name: f for f in files}
+    for existing in folder.iterdir():
+        if existing.name not in wanted:
+            existing.unlink()
+    for name, target in wanted.items():
+        link = folder / name
+        if not link.is_symlink():
+            link.symlink_to(target.resolve())
+
+
+def dataset_for(recipe: Recipe, run_dir: Path, cache: str | Path | None = None) -> Path:
+    """Lay the prepared collections out as the trainer expects, in ``run_dir/dataset``."""
+    from . import collections
+
+    collections.prepare(cache)
+    records = collections.manifest(cache)["files"]
+    root = collections.split_dir("photos", "train", cache).parents[1]
+
+    def files(name: str, split: str) -> list[Path]:
+        return sorted(root / r["path"] for r in records if r["collection"] == name and r["split"] == split
+                      and not (recipe.skip_grayscale and r.get("grayscale")))
+
+    data = run_dir / "dataset"
+    if recipe.model == "cyclegan":
+        for side, name in (("A", "photos"), ("B", "art")):
+            _link_files(data / f"train{side}", files(name, "train"))
+            _link_files(data / f"test{side}", files(name, "val"))
+    else:
+        _link_files(data / "train", files("photos", "train"))
+        _link_files(data / "val", files("photos", "val"))
+    return data
+
+
+def hardware() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (CUDA)"
+    model = platform.processor() or "CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {torch.get_num_threads()} threads (CPU)"
+
+
+def ship(recipe: Recipe, run_dir: Path, exports_dir: Path, *, cache: str | Path | None = None) -> list[Path]:
+    """Export the run's generators into ``exports_dir``, evaluate them on the held-out images and write
+    a model card (``STEM.json``) beside each ONNX file."""
+    from . import collections
+    from .atomic import atomic_write_text
+    from .evaluation import evaluate, list_photos
+    from .export import export_generator
+    from .networks import count_parameters
+    from .networks.checkpoint import load_generator
+    from .training.checkpointing import list_checkpoints
+
+    found = list_checkpoints(run_dir)
+    if not found:
+        raise TranslationError(f"{run_dir}: no checkpoint to ship; train first: translation train --recipe {recipe.name}")
+    checkpoint = found[-1][1]
+    paths = {item.stem: export_generator(checkpoint, exports_dir / f"{item.stem}.onnx", which=item.generator,
+                                         task=item.task) for item in recipe.ships}
+    for item in recipe.ships:
+        net, config, info = load_generator(checkpoint, which=item.generator)
+        back = recipe.eval_back.get(item.stem)
+        # A style model is measured on what it is meant to take: photos for photo->art, art for art->photo.
+        source = "art" if item.stem.endswith("2photo") else "photos"
+        result = evaluate(paths[item.stem], list_photos(collections.split_dir(source, "val", cache)),
+                          back_model=paths.get(back))
+        eval_command = f"translation eval --model {item.stem}" + (f" --back-model {back}" if back else "")
+        if source == "art":
+            eval_command += " --photos ~/.cache/translation/collections/art/val"
+        card = {
+            "name": item.stem, "title": item.title, "task": item.task, "recipe": recipe.name,
+            "description": recipe.summary, "family": recipe.model, "generator": item.generator,
+            "network": {**config.to_dict(), "name": config.name}, "parameters": count_parameters(net),
+            "onnx_bytes": paths[item.stem].stat().st_size,
+            "data": {"packages": list(collections.PACKAGES), "images": _count(run_dir / "dataset", recipe),
+                     "curation": "translation/collections/*.txt"},
+            "training": {"steps": info.get("steps"), "epochs": info.get("epochs"),
+                         "wall_time_s": info.get("wall_time_s"), "crop_size": info.get("crop_size"),
+                         "batch_size": recipe.options.get("batch_size", 1), "hardware": hardware(),
+                         "command": f"translation train --recipe {recipe.name} --ship"},
+            "metrics": {"held_out_images": result.images,
+                        **{k: round(v, 4) for k, v in result.summary.items()}, "command": eval_command},
+            "licence": "weights: MIT (this project); training images: GPL-2+ (Debian packages)",
+        }
+        atomic_write_text(exports_dir / f"{item.stem}.json", json.dumps(card, indent=2) + "\n")
+        log.info("shipped %s: %s", paths[item.stem], card["metrics"])
+    return list(paths.values())
+
+
+def _count(data: Path, recipe: Recipe) -> dict[str, int]:
+    def n(folder: Path) -> int:
+        return sum(1 for _ in folder.iterdir()) if folder.is_dir() else 0
+
+    if recipe.model == "cyclegan":
+        return {"photos_train": n(data / "trainA"), "art_train": n(data / "trainB"),
+                "photos_val": n(data / "testA"), "art_val": n(data / "testB")}
+    return {"train": n(data / "train"), "val": n(data / "val")}
+
+
+def describe() -> str:
+    lines = []
+    for recipe in RECIPES.values():
+        files = ", ".join(f"{s.stem}.onnx" for s in recipe.ships)
+        lines.append(f"  {recipe.name:17s} {recipe.model:9s} -> {files}")
+    return "\n".join(lines)

@@ -1,0 +1,216 @@
+"""Finding models: ``.onnx`` files in the model folders, described by their own metadata.
+
+Reading a model's metadata must be cheap (the app and ``translation models`` list every model, and a
+U-Net 256 is over 200 MB), so ``read_metadata`` parses the ONNX file's top-level fields and seeks over
+the graph (where the weights are) instead of loading it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import BinaryIO
+
+import onnx
+from google.protobuf.message import DecodeError
+
+from ..atomic import TEMP_PREFIX
+from ..errors import TranslationError
+from ..tasks import TaskSpec
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "exports"
+MODELS_ENV = "TRANSLATION_MODELS"
+MODEL_SUFFIX = ".onnx"
+# ModelProto fields holding the network itself (graph, training_info, functions): skipped when listing.
+_HEAVY_FIELDS = frozenset({7, 20, 25})
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str                                                        # file stem, e.g. "colorization"
+    path: Path
+    task: TaskSpec                                                   # TaskSpec.from_metadata(metadata)
+    metadata: dict[str, str] = field(hash=False, compare=False)     # the raw metadata_props
+    card: dict | None = field(default=None, hash=False, compare=False)  # <stem>.json beside the model
+
+    @property
+    def network(self) -> str:
+        return self.metadata.get("network", "unknown")
+
+    @property
+    def size_multiple(self) -> int:
+        return _positive_int(self.metadata, "size_multiple", 1)
+
+    @property
+    def tile_size(self) -> int:
+        return _positive_int(self.metadata, "tile_size", 512)
+
+    @property
+    def in_channels(self) -> int:
+        return _positive_int(self.metadata, "in_channels", self.task.in_channels)
+
+    @property
+    def out_channels(self) -> int:
+        return _positive_int(self.metadata, "out_channels", self.task.out_channels)
+
+    @property
+    def training(self) -> dict:
+        try:
+            value = json.loads(self.metadata.get("training", "{}"))
+        except json.JSONDecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+
+def _positive_int(meta: dict[str, str], key: str, default: int) -> int:
+    try:
+        value = int(meta.get(key, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def model_dirs(extra_dirs: Sequence[str | Path] = ()) -> list[Path]:
+    """Where models are looked for, in order: ``extra_dirs``, ``$TRANSLATION_MODELS``, ``exports/``."""
+    env = [Path(p) for p in os.environ.get(MODELS_ENV, "").split(os.pathsep) if p.strip()]
+    ordered: list[Path] = []
+    for directory in [*map(Path, extra_dirs), *env, DEFAULT_MODELS_DIR]:
+        if directory.expanduser() not in ordered:
+            ordered.append(directory.expanduser())
+    return ordered
+
+
+def find_models(extra_dirs: Sequence[str | Path] = ()) -> list[ModelInfo]:
+    """Every readable model in the model folders, sorted by name; a name in an earlier folder wins."""
+    found: dict[str, ModelInfo] = {}
+    for directory in model_dirs(extra_dirs):
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.glob(f"*{MODEL_SUFFIX}")):
+            if path.name.startswith(TEMP_PREFIX) or not path.is_file() or path.stem in found:
+                continue
+            try:
+                found[path.stem] = read_model_info(path)
+            except TranslationError as exc:
+                log.warning("skipping model %s", exc)
+    return sorted(found.values(), key=lambda info: info.name)
+
+
+def resolve_model(name_or_path: str | Path, extra_dirs: Sequence[str | Path] = ()) -> ModelInfo:
+    """A model by file path or by name (file stem) in the model folders."""
+    text = str(name_or_path)
+    path = Path(text).expanduser()
+    if path.is_file():
+        return read_model_info(path)
+    if len(path.parts) > 1:
+        raise TranslationError(f"{path}: model file not found")
+    stem = path.stem if path.suffix.lower() == MODEL_SUFFIX else text
+    for directory in model_dirs(extra_dirs):
+        candidate = directory / f"{stem}{MODEL_SUFFIX}"
+        if candidate.is_file():
+            return read_model_info(candidate)
+    available = [info.name for info in find_models(extra_dirs)]
+    hint = f"available: {', '.join(available)}" if available else "no models found; export one with `translation export`"
+    raise TranslationError(f"unknown model {text!r} ({hint}; or pass a path to an .onnx file)")
+
+
+def read_model_info(path: str | Path) -> ModelInfo:
+    path = Path(path)
+    stat = _stat(path)
+    return _cached_info(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+def _stat(path: Path) -> os.stat_result:
+    try:
+        stat = path.stat()
+    except OSError:
+        raise TranslationError(f"{path}: model file not found") from None
+    if not path.is_file():
+        raise TranslationError(f"{path}: not a model file")
+    return stat
+
+
+@lru_cache(maxsize=256)
+def _cached_info(path: Path, size: int, mtime_ns: int) -> ModelInfo:
+    metadata = read_metadata(path)
+    try:
+        task = TaskSpec.from_metadata(metadata)
+    except TranslationError as exc:
+        raise TranslationError(f"{path}: {exc}") from None
+    return ModelInfo(name=path.stem, path=path, task=task, metadata=metadata, card=_read_card(path))
+
+
+def _read_card(path: Path) -> dict | None:
+    card_path = path.with_suffix(".json")
+    if not card_path.is_file():
+        return None
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        log.warning("%s: ignoring unreadable model card (%s)", card_path, exc)
+        return None
+    return card if isinstance(card, dict) else None
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The ``metadata_props`` of an ONNX file without loading its graph or weights."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            header = _top_level_fields(handle, os.fstat(handle.fileno()).st_size)
+        model = onnx.ModelProto()
+        model.ParseFromString(header)
+    except (OSError, ValueError, DecodeError) as exc:
+        raise TranslationError(f"{path}: not a readable ONNX model ({exc})") from None
+    if not model.ir_version:
+        raise TranslationError(f"{path}: not an ONNX model (no IR version)")
+    return {prop.key: prop.value for prop in model.metadata_props}
+
+
+def _top_level_fields(handle: BinaryIO, size: int) -> bytes:
+    """The protobuf bytes of every top-level field except the heavy ones (seeked over)."""
+    kept = bytearray()
+    while handle.tell() < size:
+        start = handle.tell()
+        tag = _read_varint(handle)
+        number, wire_type = tag >> 3, tag & 7
+        if wire_type == 0:
+            _read_varint(handle)
+        elif wire_type in (1, 5):
+            handle.seek(8 if wire_type == 1 else 4, os.SEEK_CUR)
+        elif wire_type == 2:
+            length = _read_varint(handle)
+            if number in _HEAVY_FIELDS:
+                if handle.tell() + length > size:
+                    raise ValueError("file is truncated")
+                handle.seek(length, os.SEEK_CUR)
+                continue
+            handle.seek(length, os.SEEK_CUR)
+        else:
+            raise ValueError(f"unexpected protobuf wire type {wire_type}")
+        end = handle.tell()
+        if end > size or number == 0:
+            raise ValueError("file is truncated or not protobuf")
+        handle.seek(start)
+        kept += handle.read(end - start)
+    return bytes(kept)
+
+
+def _read_varint(handle: BinaryIO) -> int:
+    result = shift = 0
+    while True:
+        byte = handle.read(1)
+        if not byte:
+            raise ValueError("file is truncated")
+        result |= (byte[0] & 0x7F) << shift
+        if not byte[0] & 0x80:
+            return result
+        shift += 7
+        if shift > 63:
+            raise ValueError("malformed varint")

@@ -1,0 +1,146 @@
+"""Image in, image out: read -> task.prepare -> pad / tile / batch on the engine -> task.finish.
+
+``translate`` is the one call the app, the batch converter and Python users share. It is split into
+``prepare_image``, ``infer`` and ``finish_image`` so the batch converter can run decoding and encoding
+in worker threads around the inference loop.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..data.io import DEFAULT_MAX_PIXELS, LoadedImage, read_image
+from ..errors import TranslationError
+from ..tasks import finish, prepare
+from .engine import Engine, normalise_providers
+from .models import ModelInfo, resolve_model
+from .tiling import run_tiled
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OVERLAP = 32
+SKETCH_TASKS = ("sketch-to-photo", "custom")
+
+ImageSource = LoadedImage | np.ndarray | str | Path
+
+
+@dataclass
+class Prepared:
+    """An image ready for the network: the source (for alpha and bit depth) and the network input."""
+
+    source: LoadedImage
+    tensor: np.ndarray      # C x H' x W' float32 in [-1, 1]
+    context: dict
+
+    def release_input(self) -> None:
+        """Drop the network input once inferred (a 4096 x 4096 photo's is 200 MB)."""
+        self.tensor = np.empty((0, 0, 0), np.float32)
+
+
+def load(image: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    return image if isinstance(image, LoadedImage) else read_image(image, max_pixels=max_pixels)
+
+
+def prepare_image(image: ImageSource, info: ModelInfo, *, sketch_from_photo: bool = False,
+                  max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Prepared:
+    """Decode (if needed) and turn the image into network input with the model's task."""
+    if sketch_from_photo and info.task.name not in SKETCH_TASKS:
+        raise TranslationError(f"{info.name}: --sketch-from-photo is for sketch-to-photo models, "
+                               f"not a {info.task.name} model")
+    source = load(image, max_pixels=max_pixels)
+    tensor, context = prepare(info.task, source.to_float(), sketch_from_photo=sketch_from_photo)
+    if tensor.shape[0] != info.in_channels:
+        raise TranslationError(f"{info.path}: task {info.task.name!r} makes {tensor.shape[0]} input channels "
+                               f"but the network takes {info.in_channels}")
+    return Prepared(source, tensor, context)
+
+
+def infer(prepared: Prepared, engine: Engine, *, tile_size: int | None = None,
+          overlap: int = DEFAULT_OVERLAP, batch_size: int | None = None,
+          progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """The network output (C x H' x W' float32) for a prepared image, tiled when larger than a tile.
+
+    ``batch_size`` tiles go through the network at once (None: the engine's preference, 1 on CPU).
+    """
+    tile = int(tile_size or engine.tile_size)
+    if tile <= 0:
+        raise TranslationError(f"tile size must be positive, got {tile}")
+    return run_tiled(engine.run, prepared.tensor, multiple=engine.size_multiple, tile=tile, overlap=overlap,
+                     batch_size=batch_size or engine.preferred_batch_size, progress=progress)
+
+
+def _quantise(rgb: np.ndarray, bits: int) -> np.ndarray:
+    """float [0, 1] -> uint8 / uint16, in place where possible (large images: no float temporaries)."""
+    if rgb.dtype != np.float32 or not rgb.flags.writeable:
+        rgb = rgb.astype(np.float32)
+    top = 65535.0 if bits == 16 else 255.0
+    np.clip(rgb, 0.0, 1.0, out=rgb)
+    rgb *= top
+    np.rint(rgb, out=rgb)
+    return rgb.astype(np.uint16 if bits == 16 else np.uint8)
+
+
+def finish_image(prepared: Prepared, output: np.ndarray, info: ModelInfo) -> LoadedImage:
+    """Network output -> pixels at the source's bit depth, with the source's alpha re-attached."""
+    source = prepared.source
+    pixels = _quantise(finish(info.task, output, prepared.context), source.bit_depth)
+    alpha = source.alpha
+    if alpha is not None and alpha.shape != pixels.shape[:2]:
+        height, width = pixels.shape[:2]
+        shrinking = height < alpha.shape[0]
+        alpha = cv2.resize(alpha, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    return LoadedImage(rgb=pixels, alpha=alpha, path=source.path)
+
+
+def translate(image: ImageSource, engine: Engine, *, tile_size: int | None = None,
+              overlap: int = DEFAULT_OVERLAP, batch_size: int | None = None,
+              sketch_from_photo: bool = False,
+              progress: Callable[[int, int], None] | None = None) -> LoadedImage:
+    """Translate one image (path, array or ``LoadedImage``) with ``engine``'s model.
+
+    Returns uint8 pixels (uint16 where the input was 16-bit) with the input's alpha re-attached
+    (resized when the task changes the size). Images larger than ``tile_size`` (default: the model's)
+    run as overlapping tiles, ``batch_size`` at a time (default: 1 on CPU, 4 on GPU);
+    ``progress(done, total)`` is called after each batch of tiles.
+    """
+    prepared = prepare_image(image, engine.info, sketch_from_photo=sketch_from_photo)
+    output = infer(prepared, engine, tile_size=tile_size, overlap=overlap, batch_size=batch_size,
+                   progress=progress)
+    prepared.release_input()
+    return finish_image(prepared, output, engine.info)
+
+
+_engines: dict[tuple, Engine] = {}
+_engines_lock = threading.Lock()
+_MAX_CACHED_ENGINES = 4
+
+
+def get_engine(model: ModelInfo | str | Path, *, providers: Sequence[str] | str | None = None,
+               threads: int | None = None, extra_dirs: Sequence[str | Path] = ()) -> Engine:
+    """An Engine for ``model``, cached: the same model, providers and threads reuse one session."""
+    info = model if isinstance(model, ModelInfo) else resolve_model(model, extra_dirs)
+    stat = info.path.stat()
+    provider_key = tuple(normalise_providers(providers) or ())
+    key = (str(info.path), stat.st_size, stat.st_mtime_ns, provider_key, threads)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = Engine(info, providers=providers, threads=threads)
+            if len(_engines) >= _MAX_CACHED_ENGINES:
+                _engines.pop(next(iter(_engines)))
+            _engines[key] = engine
+        return engine
+
+
+def convert_image(image: ImageSource, model: ModelInfo | str | Path, *,
+                  providers: Sequence[str] | str | None = None, threads: int | None = None,
+                  extra_dirs: Sequence[str | Path] = (), **translate_options) -> LoadedImage:
+    """One call: ``convert_image("photo.jpg", "colorization")``; the Engine is built once and cached."""
+    engine = get_engine(model, providers=providers, threads=threads, extra_dirs=extra_dirs)
+    return translate(image, engine, **translate_options)
