@@ -19,6 +19,7 @@ COMMANDS = {
     "export": "export a trained generator (ours or a reference checkpoint) to ONNX",
     "convert": "translate whole folders of images with an ONNX model",
     "models": "list the available models and their metadata",
+    "quantize": "make an INT8 (static QDQ) variant of an ONNX model for faster CPU inference",
     "eval": "measure a model on held-out photographs (PSNR, SSIM, ...)",
     "data": "prepare the built-in photo collections used by the default models",
     "app": "start the web app (Gradio) on 127.0.0.1:7860",

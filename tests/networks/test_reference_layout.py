@@ -84,6 +84,13 @@ def test_old_instance_norm_running_stats_are_dropped(tmp_path):
         assert torch.allclose(net(x), source.eval()(x))
 
 
+@pytest.mark.parametrize("norm,dropout", [("batch", False), ("batch", True), ("instance", True), ("none", False)])
+def test_resnet_variants_are_detected(norm, dropout):
+    config = GeneratorConfig.named("resnet_2blocks", ngf=4, norm=norm, dropout=dropout)
+    detected = detect_generator_config(build_generator(config).state_dict())
+    assert (detected.norm, detected.dropout, detected.depth) == ("instance" if norm == "none" else norm, dropout, 2)
+
+
 def test_data_parallel_prefix_is_stripped(tmp_path):
     source = build_generator(GeneratorConfig.named("resnet_6blocks", ngf=4))
     path = tmp_path / "net.pth"

@@ -102,7 +102,7 @@ def detect_generator_config(state_dict: dict[str, torch.Tensor], **overrides: An
         conv_keys = sorted((k for k in sd if k.endswith(".weight") and sd[k].ndim == 4),
                            key=lambda k: int(k.split(".")[1]))
         # A dropout layer inside the blocks shifts the second conv from index 5 to 6.
-        dropout = any(".conv_block.6.weight" in k for k in sd)
+        dropout = any(k.endswith(".conv_block.6.weight") and sd[k].ndim == 4 for k in sd)  # a conv, not a norm
         detected = dict(kind="resnet", in_channels=first.shape[1], out_channels=sd[conv_keys[-1]].shape[0],
                         ngf=first.shape[0], depth=len(blocks), norm=_norm_from_keys(sd, conv_keys[1:3]),
                         dropout=dropout)
