@@ -37,7 +37,7 @@ MAX_TILE_SIZE = 4096
 MAX_BATCH_FILES = 200
 
 Upload = str | Path | dict | None   # a path, or Gradio's raw file payload {"path": ..., ...}
-Preview = tuple[np.ndarray, np.ndarray]
+Preview = tuple[str, str]           # before / after images for the slider, as files of the request
 RunOutput = tuple[Preview, str, str]
 
 
@@ -236,15 +236,15 @@ class AppHandlers:
         result = translate(loaded, engine, tile_size=tile, sketch_from_photo=sketch_from_photo,
                            progress=lambda done, total: progress((done, total), desc="translating", unit="tiles"))
         seconds = time.perf_counter() - started
-        path = write_image(self.workspace.output_path(self.workspace.new_folder(), source_name, model, fmt),
-                           result.rgb, result.alpha)
+        folder = self.workspace.new_folder()
+        path = write_image(self.workspace.output_path(folder, source_name, model, fmt), result.rgb, result.alpha)
         shown_input = loaded
         if sketch_from_photo:  # show the line drawing the model really got
             sketch = to_uint8(extract_sketch(loaded.to_float()))
             shown_input = LoadedImage(rgb=np.repeat(sketch[:, :, None], 3, axis=2), alpha=loaded.alpha)
         summary = run_summary(model, (loaded.width, loaded.height), (result.width, result.height),
                               engine.device, seconds, path.name)
-        return _preview_pair(shown_input, result), str(path), summary
+        return _preview_pair(shown_input, result, folder), str(path), summary
 
 
 def _check_tile(tile_size: int | float | None) -> int | None:
@@ -264,12 +264,18 @@ def _unique(stem: str, used: set[str]) -> str:
     return candidate
 
 
-def _preview_pair(before: LoadedImage, after: LoadedImage) -> Preview:
-    """Both images at the output's aspect and size (capped at PREVIEW_SIDE), so the slider lines them up."""
+def _preview_pair(before: LoadedImage, after: LoadedImage, folder: Path) -> Preview:
+    """Both images at the output's aspect and size (capped at PREVIEW_SIDE), so the slider lines them up.
+
+    They are written as PNG files of this request (in ``folder/preview/``, apart from the download).
+    Returned as arrays, Gradio would save them into its cache under a hash of their content, rewriting
+    the file in place: two requests with the same preview then truncated each other's downloads.
+    """
     height, width = after.height, after.width
     ratio = min(1.0, PREVIEW_SIDE / max(height, width))
     size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
-    return _preview(before, size), _preview(after, size)
+    return (str(write_image(folder / "preview" / "before.png", _preview(before, size))),
+            str(write_image(folder / "preview" / "after.png", _preview(after, size))))
 
 
 def _preview(image: LoadedImage, size: tuple[int, int]) -> np.ndarray:

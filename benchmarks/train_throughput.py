@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from macs import count_macs, cpu_peak  # noqa: E402
 
 from translation.data.datasets import EpochSampler  # noqa: E402
-from translation.networks import build_discriminator, build_generator  # noqa: E402
+from translation.networks import build_generator  # noqa: E402
 from translation.tasks import get_task  # noqa: E402
 from translation.training import TrainConfig  # noqa: E402
 from translation.training.distributed import Runtime  # noqa: E402

@@ -175,3 +175,14 @@ def test_command(fp32_model, photos, tmp_path, capsys):
     assert read_metadata(written)["precision"] == "int8"
     printed = capsys.readouterr().out
     assert f"wrote {written}" in printed and "calibrated on 3 crops of 64 px" in printed and "PSNR" in printed
+
+
+def test_cli_reports_a_refusal_in_one_line(fp32_model, photos, tmp_path, capsys):
+    from translation.cli import main
+
+    out = tmp_path / "strict.onnx"
+    code = main(["quantize", str(fp32_model), "-o", str(out), "--calibration", str(photos), "--crops", "2",
+                 "--check-crops", "1", "--min-psnr", "200", "--threads", "1"])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and not out.exists()
+    assert error[-1].startswith("error: ") and "strict.onnx" in error[-1] and "--min-psnr 200" in error[-1]

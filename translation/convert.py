@@ -321,7 +321,8 @@ def run_jobs(jobs: Sequence[Job], engine: Engine, options: ConvertOptions,
             summary.failed += 1
             status, reason = "failed", _reason(error, job.source)
             summary.failures.append((job.source, reason))
-            log.debug("%s failed", job.source, exc_info=error)
+            # a user's bad file is explained by its reason; only our own failures get a traceback
+            log.debug("%s failed", job.source, exc_info=None if isinstance(error, TranslationError) else error)
         if on_result is not None:
             on_result(job, status, reason)
 

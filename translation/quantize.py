@@ -96,7 +96,6 @@ def quantize_model(
     calibration_inputs = [x for x, _ in take(model_crops(info.task, files, size, multiple, rng), crops)]
     checks = take(model_crops(info.task, files, size, multiple, rng), check_crops)
 
-    source = onnx.load(str(model_path))
     with tempfile.TemporaryDirectory(prefix="translation-quantize-") as tmp:
         quantized = Path(tmp) / "int8.onnx"
         _quantize(model_path, quantized, calibration_inputs, Path(tmp), method, per_channel, progress)
@@ -110,7 +109,7 @@ def quantize_model(
                                f"(below --min-psnr {min_psnr:g}); nothing was written. Try more --crops or "
                                "--method percentile")
 
-    metadata = {prop.key: prop.value for prop in source.metadata_props}
+    metadata = dict(info.metadata)
     metadata["precision"] = "int8"
     metadata["quantization"] = json.dumps({
         "method": f"static QDQ, {method} calibration, {'per-channel' if per_channel else 'per-tensor'} int8 "
@@ -119,7 +118,7 @@ def quantize_model(
         "psnr_vs_fp32_db": round(psnr, 2) if math.isfinite(psnr) else "inf",
         "source": model_path.name}, sort_keys=True)
     onnx.helper.set_model_props(model, metadata)
-    model.producer_name = source.producer_name or "translation"
+    model.producer_name = "translation"
     atomic_write_bytes(out_path, model.SerializeToString())
     return QuantizeResult(out_path, psnr, len(calibration_inputs), len(checks), size)
 

@@ -38,6 +38,7 @@ class Recorder:
 
 def _check_output(handlers: AppHandlers, result, source: Path, expected_size: tuple[int, int]) -> np.ndarray:
     (before, after), download, summary = result
+    before, after = read_image(before).rgb, read_image(after).rgb  # the slider's previews are files
     path = Path(download)
     assert handlers.workspace.contains(path) and path.is_file()
     output = read_image(path).rgb
@@ -74,9 +75,11 @@ def test_style_transfer_directions_use_different_models(handlers, images):  # no
 
 def test_sketch_from_photo_shows_the_extracted_line_drawing(handlers, images):  # noqa: F811
     (before, _), _, _ = handlers.sketch_to_photo(str(images["photo"]), True, "sketch-to-photo", 0, "png")
+    before = read_image(before).rgb
     assert np.array_equal(before[:, :, 0], before[:, :, 1])  # gray lines, not the colour photo
     assert before.max() > 200 and before.min() < 100          # white paper with dark lines
     (plain, _), _, _ = handlers.sketch_to_photo(str(images["photo"]), False, "sketch-to-photo", 0, "png")
+    plain = read_image(plain).rgb
     assert not np.array_equal(plain[:, :, 0], plain[:, :, 2])  # used as uploaded
 
 
@@ -87,6 +90,7 @@ def test_a_drawing_from_the_sketchpad(handlers, tmp_path):
     strokes[20:24, 8:56, 3] = 255              # one black line
     drawing = {"background": None, "layers": [], "composite": str(write_image(tmp_path / "d.png", strokes))}
     (before, after), download, _ = handlers.sketch_drawing_to_photo(drawing, "sketch-to-photo", 0, "webp")
+    before = read_image(before).rgb
     assert before[30, 30, 0] == 255 and before[21, 30, 0] == 0  # flattened onto white paper
     assert download.endswith(".webp") and read_image(download).rgb.shape == (64, 64, 3)
 

@@ -8,10 +8,10 @@ import logging
 
 import torch
 
+from translation.data.datasets import EpochSampler
 from translation.networks import GeneratorConfig, build_generator
 from translation.training import TrainConfig, train
 from translation.training.checkpointing import list_checkpoints, load_latest_checkpoint
-from translation.data.datasets import EpochSampler
 from translation.training.fast import SpeedPlan, cpu_has_native_bf16, plan_speed
 from translation.training.loop import build_data, train_loader
 

@@ -31,13 +31,21 @@ def read_checkpoint(path: str | Path) -> Any:
             warnings.simplefilter("ignore")  # torch warns about pickle protocols of foreign files
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
         raise TranslationError(
             f"{path}: refused to load: the file holds pickled Python objects, not only weights "
-            f"({first_line[:160]}); re-save it as a plain state_dict") from None
+            f"({_unpickling_reason(exc)}); re-save it as a plain state_dict") from None
     except Exception as exc:  # noqa: BLE001 - any failure to parse means a corrupt or foreign file
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
         raise TranslationError(f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): {reason[:200]}") from None
+
+
+def _unpickling_reason(exc: Exception) -> str:
+    """What torch's weights-only unpickler refused (its message wraps that line in general advice)."""
+    advice = ("Weights only load failed", "Check the documentation", "Please file an issue", "(1)", "(2)")
+    lines = [line.strip() for line in str(exc).splitlines() if not line.strip().startswith(advice)]
+    specific = [text for line in lines if (text := line.split("WeightsUnpickler error:", 1)[-1].strip())]
+    return (specific or ["unsafe content"])[0].split(" Please use ")[0][:160]
 
 
 def strip_prefixes(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -147,7 +155,10 @@ def load_generator(path: str | Path, which: str | None = None,
     if saved is not None:
         config = GeneratorConfig.from_dict({**saved, **{k: v for k, v in overrides.items() if v is not None}})
     else:
-        config = detect_generator_config(state_dict, **overrides)
+        try:
+            config = detect_generator_config(state_dict, **overrides)
+        except TranslationError as exc:  # a foreign state dict: say which file it is
+            raise TranslationError(f"{path}: {exc}") from None
     net = build_generator(config, initialise=False)
     load_state_dict_into(net, state_dict, source=str(path))
     net.eval()

@@ -53,11 +53,15 @@ def save_checkpoint(run_dir: Path, step: int, payload: dict[str, Any], keep: int
 
 
 def load_latest_checkpoint(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
-    """The newest checkpoint that reads back completely; interrupted writes are skipped with a warning."""
+    """The newest checkpoint that reads back completely; interrupted writes are skipped with a warning.
+
+    Temp files of writes that never finished are deleted (each can be as large as a checkpoint).
+    """
     folder = Path(run_dir) / CHECKPOINT_DIR
     if folder.is_dir():
         for leftover in sorted(folder.glob(f"{TEMP_PREFIX}*")):
-            log.warning("ignoring %s: left over from an interrupted checkpoint write", leftover)
+            log.warning("ignoring %s: left over from an interrupted checkpoint write; deleting it", leftover)
+            leftover.unlink(missing_ok=True)
     for step, path in reversed(list_checkpoints(run_dir)):
         try:
             payload = read_checkpoint(path)
