@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from macs import count_macs, cpu_peak  # noqa: E402
+from macs import count_macs, cpu_peak, publish  # noqa: E402
 
 from translation.errors import TranslationError  # noqa: E402
 from translation.evaluation import evaluate, list_photos  # noqa: E402
@@ -121,14 +121,7 @@ def main() -> None:
         size = f"{sizes[name] / 1e6:.1f} MB" if name in sizes else "-"
         lines.append(f"| {name} | {median * 1e3:.1f} | {1 / median:.2f} | {ratio:.2f}x | {gmacs:.1f} | {share} "
                      f"| {size} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.append:
-        if not args.results.exists():
-            raise SystemExit(f"{args.results}: does not exist (yet); not appending")
-        with args.results.open("a", encoding="utf-8") as f:
-            f.write("\n" + text)
-        print(f"appended to {args.results}", file=sys.stderr)
+    publish("\n".join(lines) + "\n", args.results, args.append)
 
 
 def timed(engines: dict, runs: int, repeats: int) -> dict[str, tuple[float, float]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,3 +119,14 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def publish(text: str, results: Path, append: bool) -> None:
+    """Print a benchmark's markdown table and, with ``append``, add it to an existing RESULTS.md."""
+    print(text)
+    if append:
+        if not results.exists():
+            raise SystemExit(f"{results}: does not exist (yet); not appending")
+        with results.open("a", encoding="utf-8") as handle:
+            handle.write("\n" + text)
+        print(f"appended to {results}", file=sys.stderr)

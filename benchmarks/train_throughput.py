@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from macs import count_macs, cpu_peak  # noqa: E402
+from macs import count_macs, cpu_peak, publish  # noqa: E402
 
 from translation.data.datasets import EpochSampler  # noqa: E402
 from translation.networks import build_generator  # noqa: E402
@@ -310,14 +310,7 @@ def main() -> None:
     if not torch.cuda.is_available():
         lines += ["", "GPU (CUDA): not measured (no GPU in this session). Targets there: fast >= 2x plain at batch 16, "
                   ">= 1.5x at batch 1."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.append:
-        if not args.results.exists():
-            raise SystemExit(f"{args.results}: does not exist (yet); not appending")
-        with args.results.open("a", encoding="utf-8") as f:
-            f.write("\n" + text)
-        print(f"appended to {args.results}", file=sys.stderr)
+    publish("\n".join(lines) + "\n", args.results, args.append)
 
 
 def legend(rows, peak, ngf: int) -> list[str]:
