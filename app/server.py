@@ -77,16 +77,13 @@ class RunningApp:
 
 
 def _offline_environment(gradio_cache: Path) -> None:
-    """Before Gradio and ONNX Runtime are imported: no analytics or telemetry, uploads in our workspace.
+    """Before Gradio is imported: no analytics or telemetry, uploads in our workspace.
 
-    ONNX Runtime 1.31 (Linux too) records usage events in ~/.cache/Microsoft/DeveloperTools/.onnxruntime
-    and sends them to Microsoft; only this variable, read when it is imported, stops both
-    (``onnxruntime.disable_telemetry_events()`` does not stop the recording).
+    (ONNX Runtime's telemetry is switched off for the whole package in ``translation/__init__.py``.)
     """
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
     os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
     os.environ["GRADIO_TEMP_DIR"] = str(gradio_cache)
 
 
