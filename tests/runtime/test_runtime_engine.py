@@ -39,6 +39,16 @@ def test_explicit_cpu_provider_and_threads(model):
     assert Engine(model, providers="CPUExecutionProvider").device == "CPU"
 
 
+def test_io_binding_gives_the_same_result(model):
+    x = np.random.default_rng(1).uniform(-1, 1, (3, 3, 32, 40)).astype(np.float32)
+    plain = Engine(model, providers="cpu", warmup=False)
+    bound = Engine(model, providers="cpu", io_binding=True)
+    assert not plain.io_binding and bound.io_binding  # on by default only on CUDA
+    np.testing.assert_array_equal(bound.run(x), plain.run(x))
+    with pytest.raises(TranslationError, match="N x 3 x H x W"):
+        bound.run(np.zeros((1, 2, 8, 8), np.float32))
+
+
 def test_unknown_provider_and_bad_batches_are_clear_errors(model):
     with pytest.raises(TranslationError, match="not available"):
         normalise_providers(["NoSuchExecutionProvider"])

@@ -53,7 +53,8 @@ def test_a_pointwise_network_is_reproduced_exactly(shape, multiple, tile, batch)
                     progress=lambda done, total: seen.append((done, total)))
     assert out.shape == shape
     np.testing.assert_allclose(out, np.tanh(image * 2), atol=1e-6)
-    assert seen[-1][0] == seen[-1][1] == sum(s[0] for s in calls)
+    assert seen[-1][0] == seen[-1][1] >= len(calls)
+    assert len(set(calls)) == 1  # one shape for every call (a short last batch is padded): no re-tuning on GPUs
 
 
 def _photo_like(height: int, width: int) -> np.ndarray:

@@ -24,6 +24,10 @@ from .models import ModelInfo, resolve_model
 log = logging.getLogger(__name__)
 
 CPU, CUDA = "CPUExecutionProvider", "CUDAExecutionProvider"
+# Heuristic cuDNN algorithm choice: no exhaustive benchmark (seconds) the first time each input shape
+# is seen; the runtime feeds fixed tile shapes anyway, so one choice per shape is all it needs.
+CUDA_OPTIONS = {"cudnn_conv_algo_search": "HEURISTIC", "cudnn_conv_use_max_workspace": "1",
+                "do_copy_in_default_stream": "1"}
 PROVIDER_ALIASES = {"cpu": CPU, "cuda": CUDA, "gpu": CUDA, "tensorrt": "TensorrtExecutionProvider"}
 _ORT_ERROR, _ORT_FATAL = 3, 4
 
@@ -83,12 +87,16 @@ class Engine:
 
     def __init__(self, model: ModelInfo | str | Path, *, providers: Sequence[str] | str | None = None,
                  threads: int | None = None, extra_dirs: Sequence[str | Path] = (),
-                 warmup: bool = True) -> None:
+                 warmup: bool = True, io_binding: bool | None = None) -> None:
         self.info: ModelInfo = model if isinstance(model, ModelInfo) else resolve_model(model, extra_dirs)
         self.threads = int(threads) if threads else default_threads()
         self._session = self._create_session(normalise_providers(providers))
         self.providers: list[str] = self._session.get_providers()
         self.device: str = "CUDA" if self.providers[0] == CUDA else self.providers[0].removesuffix("ExecutionProvider")
+        # IO binding: the output is allocated where the model runs and copied back once, not staged
+        # through ONNX Runtime's per-run host buffers (default: on CUDA)
+        self.io_binding: bool = self.device == "CUDA" if io_binding is None else bool(io_binding)
+        self._ort_device = ("cuda", 0) if self.device == "CUDA" else ("cpu", 0)
         graph_input = self._session.get_inputs()[0]
         self._input, self._output = graph_input.name, self._session.get_outputs()[0].name
         channels = graph_input.shape[1] if len(graph_input.shape) == 4 else None
@@ -132,7 +140,7 @@ class Engine:
                 if session is not None:
                     return session
             return self._open([CPU])
-        session = self._open(providers, quiet=providers[0] != CPU)
+        session = self._open([(p, CUDA_OPTIONS) if p == CUDA else p for p in providers], quiet=providers[0] != CPU)
         if session.get_providers()[0] != providers[0]:
             raise TranslationError(f"{path}: {providers[0]} was requested but could not be initialised "
                                    "(check the GPU driver, CUDA and cuDNN versions; or use --device cpu)")
@@ -145,7 +153,7 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - only an optimisation; the session check decides
                 log.debug("onnxruntime.preload_dlls failed: %s", exc)
         try:
-            session = self._open([CUDA, CPU], quiet=True)
+            session = self._open([(CUDA, CUDA_OPTIONS), CPU], quiet=True)
         except TranslationError as exc:
             log.info("CUDA not usable (%s); running on CPU", exc)
             return None
@@ -154,7 +162,7 @@ class Engine:
         log.info("CUDA not usable (missing CUDA/cuDNN libraries?); running on CPU")
         return None
 
-    def _open(self, providers: list[str], quiet: bool = False) -> ort.InferenceSession:
+    def _open(self, providers: list, quiet: bool = False) -> ort.InferenceSession:
         ort.set_default_logger_severity(_ORT_FATAL if quiet else _ORT_ERROR)
         try:
             return ort.InferenceSession(str(self.info.path), self._options(), providers=providers)
@@ -177,8 +185,18 @@ class Engine:
             raise TranslationError(f"{self.info.path}: expected an N x {self.info.in_channels} x H x W batch, "
                                    f"got shape {batch.shape}")
         try:
+            if self.io_binding:
+                return self._run_bound(batch)
             return self._session.run([self._output], {self._input: batch})[0]
         except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise TranslationError(f"{self.info.path}: inference failed on a batch of shape {batch.shape} "
                                    f"({reason[:200]})") from None
+
+    def _run_bound(self, batch: np.ndarray) -> np.ndarray:
+        device, index = self._ort_device
+        binding = self._session.io_binding()
+        binding.bind_ortvalue_input(self._input, ort.OrtValue.ortvalue_from_numpy(batch, device, index))
+        binding.bind_output(self._output, device, index)
+        self._session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()[0]

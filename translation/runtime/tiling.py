@@ -124,14 +124,17 @@ def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, *, mul
 
     def flush() -> None:
         nonlocal output, done
-        batch = np.stack([extract_tile(image, plan, i, j) for i, j in pending])
+        tiles = [extract_tile(image, plan, i, j) for i, j in pending]
+        if plan.count > batch_size:  # a short last batch is padded: the network always sees one shape
+            tiles += [tiles[-1]] * (batch_size - len(tiles))
+        batch = np.stack(tiles)
         result = run(batch)
         if result.shape[0] != batch.shape[0] or result.shape[2:] != batch.shape[2:]:
             raise TranslationError(f"the model changed the tile size ({batch.shape} -> {result.shape}); "
                                    "only size-preserving generators are supported")
         if output is None:
             output = np.zeros((height, width, result.shape[1]), np.float32)
-        for (i, j), tile_out in zip(pending, result):
+        for (i, j), tile_out in zip(pending, result[:len(pending)]):
             _accumulate(output, tile_out, plan, i, j)
         done += len(pending)
         pending.clear()
