@@ -85,6 +85,20 @@ def test_reference_state_dict_exports_and_matches(tmp_path):
     assert np.abs(onnx_run(path, x) - torch_run(net, x)).max() < 1e-4
 
 
+def test_residual_generator_from_a_reference_file_needs_the_flag(tmp_path):
+    net, _ = tiny("unet_32", seed=4, norm="none", residual=True)
+    checkpoint = tmp_path / "latest_net_G.pth"
+    torch.save(net.state_dict(), checkpoint)  # the reference layout: weights only, no residual flag
+    x = rand(1, 3, 64, 64)
+    out = tmp_path / "sr.onnx"
+    # norm "none" leaves no keys either (it reads as instance norm), so it is named too
+    assert main(["export", str(checkpoint), "-o", str(out), "--task", "style-transfer", "--residual",
+                 "--norm", "none"]) == 0
+    assert np.abs(onnx_run(out, x) - torch_run(net, x)).max() < 1e-4
+    plain = export_generator(checkpoint, tmp_path / "plain.onnx", task="style-transfer")
+    assert np.abs(onnx_run(plain, x) - torch_run(net, x)).max() > 0.1  # without it: another function
+
+
 def test_cyclegan_checkpoint_exports_the_chosen_generator(tmp_path):
     net_a, config = tiny("resnet_1blocks", seed=1)
     net_b, _ = tiny("resnet_1blocks", seed=2)

@@ -57,6 +57,7 @@ def export_generator(
     norm: str | None = None,
     in_channels: int | None = None,
     out_channels: int | None = None,
+    residual: bool | None = None,
     norm_mode: str = "eval",
     fp16: bool = False,
     tile_size: int | None = None,
@@ -69,7 +70,8 @@ def export_generator(
     ``source``: our checkpoint, a reference ``latest_net_G*.pth`` state dict, or an ``nn.Module``
     (then ``config`` describes it, or it is detected from the module's keys). ``which`` picks G_A / G_B
     from a CycleGAN checkpoint; ``netG`` / ``ngf`` / ``norm`` / ``in_channels`` / ``out_channels``
-    override what the keys say. ``task`` declares the task when the checkpoint does not say.
+    override what the keys say, and ``residual`` restores the output = input + network(input) wiring
+    that a reference-layout file cannot record. ``task`` declares the task when the checkpoint does not say.
     ``norm_mode`` "eval" uses batch-norm running statistics; "instance" normalises each image with its
     own statistics (what the reference's test script does at batch 1), dropout off in both.
     ``fp16`` stores float16 weights (inputs and outputs stay float32). The file is written only when
@@ -80,7 +82,7 @@ def export_generator(
         raise TranslationError(f"{out_path}: the output file must end in .onnx")
     if norm_mode not in NORM_MODES:
         raise TranslationError(f"unknown norm mode {norm_mode!r}; choose one of {', '.join(NORM_MODES)}")
-    overrides = _config_overrides(netG, ngf, norm, in_channels, out_channels)
+    overrides = _config_overrides(netG, ngf, norm, in_channels, out_channels, residual)
     net, config, checkpoint_info, source_name = _load(source, which, config, overrides)
     spec = _resolve_task(task, {**checkpoint_info, **dict(info or {})}, config, source_name)
 
@@ -119,9 +121,9 @@ def export_generator(
 # ----------------------------------------------------------------------------------------- loading
 
 def _config_overrides(netG: str | None, ngf: int | None, norm: str | None, in_channels: int | None,
-                      out_channels: int | None) -> dict[str, Any]:
+                      out_channels: int | None, residual: bool | None = None) -> dict[str, Any]:
     overrides: dict[str, Any] = {"ngf": ngf, "norm": norm, "in_channels": in_channels,
-                                 "out_channels": out_channels}
+                                 "out_channels": out_channels, "residual": residual}
     if netG:
         named = GeneratorConfig.named(netG)
         overrides.update(kind=named.kind, depth=named.depth)

@@ -38,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
     arch.add_argument("--norm", choices=("batch", "instance", "none"), default=None, help="normalisation layers")
     arch.add_argument("--in-channels", type=int, default=None, help="input channels")
     arch.add_argument("--out-channels", type=int, default=None, help="output channels")
+    arch.add_argument("--residual", action="store_true", default=None,
+                      help="output = input + network(input): a model trained with --residual, exported from "
+                           "its latest_net_G.pth (our .pt checkpoints record this themselves)")
     parser.add_argument("--norm-mode", choices=("eval", "instance"), default="eval",
                         help="eval: batch norm with its running statistics (default); instance: each image "
                              "normalised with its own statistics, like the reference's test script at batch 1")
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     path = export_generator(
         args.checkpoint, args.output, task=args.task, which=args.generator, netG=args.netG, ngf=args.ngf,
-        norm=args.norm, in_channels=args.in_channels, out_channels=args.out_channels,
+        norm=args.norm, in_channels=args.in_channels, out_channels=args.out_channels, residual=args.residual,
         norm_mode=args.norm_mode, fp16=args.fp16, tile_size=args.tile_size, opset=args.opset)
     info = read_model_info(path)
     meta = info.metadata

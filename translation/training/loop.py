@@ -201,8 +201,20 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
             if name in family.generator_configs:
                 with atomic_path(run_dir / f"latest_net_{name}.pth") as tmp:
                     torch.save(_cpu_state(net), tmp)
+                flags = _reference_export_flags(family.generator_configs[name])
+                if flags:
+                    log.info("latest_net_%s.pth: the reference layout cannot record it all; export it with %s "
+                             "(the checkpoints in %s record everything)", name, flags, run_dir / "checkpoints")
         log.info("done: %d steps, %d epochs; run folder %s", step, epoch, run_dir)
     return run_dir
+
+
+def _reference_export_flags(config) -> str:
+    """The ``translation export`` flags a reference-layout file of this generator needs."""
+    flags = ["--residual"] if config.residual else []
+    if config.norm == "none":  # no norm leaves no keys, which also reads as instance norm
+        flags.append("--norm none")
+    return " ".join(flags)
 
 
 # ------------------------------------------------------------------------------------ data
