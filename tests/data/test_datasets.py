@@ -81,6 +81,23 @@ def test_resize_modes():
         AugmentConfig("resize_and_crop", 20, 32)
 
 
+def test_random_scale_sees_the_photo_at_many_scales():
+    # a 200 x 100 image of horizontal stripes 2 px apart: the smaller the scale, the finer the stripes
+    image = np.zeros((100, 200, 3), np.uint8)
+    image[::4] = image[1::4] = 255
+    pipeline = build_pipeline(AugmentConfig("random_scale", 96, 32, flip=False), train=True)
+    crops = [apply(pipeline, seed, image)[0] for seed in range(40)]
+    assert all(crop.shape == (32, 32, 3) for crop in crops)
+    contrast = {round(float(crop.astype(np.float32).std()), 1) for crop in crops}
+    assert len(contrast) > 3  # several scales were drawn
+    centre = apply(build_pipeline(AugmentConfig("random_scale", 96, 32), train=False), 0, image)[0]
+    assert centre.shape == (32, 32, 3)
+    np.testing.assert_array_equal(centre, apply(build_pipeline(AugmentConfig("random_scale", 96, 32),
+                                                                train=False), 5, image)[0])
+    with pytest.raises(TranslationError, match="--load-size 20 is smaller than --crop-size 32"):
+        AugmentConfig("random_scale", 20, 32)
+
+
 @pytest.mark.parametrize("task,channels", [("colorization", (1, 2)), ("sketch-to-photo", (1, 3)),
                                            ("super-resolution", (3, 3))])
 def test_self_supervised_pairs_from_photos(tmp_path, task, channels):

@@ -102,7 +102,7 @@ def _add_options(p: argparse.ArgumentParser, model: str) -> None:
         data.add_argument("--val-max", type=int, help="validate on at most this many images" + default("val_max"))
     else:
         data.add_argument("--task", choices=("style-transfer", "custom"), help="label the model (default: custom)")
-    data.add_argument("--preprocess", metavar="MODE", help="resize_and_crop | crop | scale_width | none"
+    data.add_argument("--preprocess", metavar="MODE", help="resize_and_crop | crop | scale_width | random_scale | none"
                       + default("preprocess") + "; none = full size, padded to the generator's size multiple")
     data.add_argument("--load-size", type=int, help="resize to this before cropping" + default("load_size"))
     data.add_argument("--crop-size", type=int, help="training crop" + default("crop_size"))

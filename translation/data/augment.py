@@ -14,11 +14,13 @@ import torch
 
 from ..errors import TranslationError
 
-PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "none")
+PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "random_scale", "none")
 PREPROCESS_HELP = """\
   resize_and_crop  resize to --load-size x --load-size, then crop --crop-size (the papers' default)
   crop             crop --crop-size from the full-size image
   scale_width      scale the width to --load-size keeping the aspect ratio, then crop --crop-size
+  random_scale     scale the short side to a random size from --crop-size to --load-size (aspect kept),
+                   then crop --crop-size: detail at many scales from few large photos
   none             full size, padded (reflection) to the generator's size multiple; needs --batch-size 1"""
 
 
@@ -33,7 +35,7 @@ class AugmentConfig:
     def __post_init__(self) -> None:
         if self.preprocess not in PREPROCESS_MODES:
             raise TranslationError(f"unknown --preprocess {self.preprocess!r}; choose one of {', '.join(PREPROCESS_MODES)}")
-        if self.preprocess == "resize_and_crop" and self.load_size < self.crop_size:
+        if self.preprocess in ("resize_and_crop", "random_scale") and self.load_size < self.crop_size:
             raise TranslationError(f"--load-size {self.load_size} is smaller than --crop-size {self.crop_size}; "
                                    "the crop is taken from the resized image")
 
@@ -49,6 +51,9 @@ def build_pipeline(config: AugmentConfig, *, train: bool) -> A.Compose:
         steps.append(A.Resize(config.load_size, config.load_size, **resize))
     elif config.preprocess == "scale_width":
         steps.append(A.LongestMaxSize(max_size_hw=(None, config.load_size), **resize))
+    elif config.preprocess == "random_scale":
+        sizes = list(range(config.crop_size, config.load_size + 1, 8)) if train else [config.crop_size]
+        steps.append(A.SmallestMaxSize(max_size=sizes, **resize))
     if config.preprocess == "none":
         steps.append(A.PadIfNeeded(min_height=None, min_width=None, pad_height_divisor=config.size_multiple,
                                    pad_width_divisor=config.size_multiple, border_mode=cv2.BORDER_REFLECT_101))

@@ -193,14 +193,14 @@ def header_size(path: Path) -> tuple[int, int] | None:
 
 
 def size_after_resize(width: int, height: int, preprocess: str, load_size: int) -> tuple[int, int] | None:
-    """The size the crop is taken from, or None when the preprocessing takes no crop."""
+    """The size the crop is taken from, or None when the crop always fits (or none is taken)."""
     if preprocess == "resize_and_crop":
         return load_size, load_size
     if preprocess == "crop":
         return width, height
     if preprocess == "scale_width":
         return load_size, round(height * load_size / width)
-    return None
+    return None  # none takes no crop; random_scale scales the short side to at least the crop
 
 
 def check_crop_fits(files: Iterable[Path], *, crop_size: int, load_size: int, preprocess: str,
