@@ -48,6 +48,11 @@ def test_super_resolution_is_compared_with_bicubic(photos, tmp_path):
     assert result.images == 2
     # A flat gray output must score far below plain bicubic upscaling of the same input.
     assert result.summary["bicubic_psnr"] > result.summary["psnr"] + 5
+    # and from the degraded copies too, whose bicubic upscale is further from the photo than the clean one's
+    assert result.summary["degraded_bicubic_psnr"] > result.summary["degraded_psnr"] + 5
+    assert result.summary["degraded_bicubic_psnr"] < result.summary["bicubic_psnr"]
+    again = evaluate(model, list_photos(photos)).summary
+    assert again["degraded_bicubic_psnr"] == result.summary["degraded_bicubic_psnr"]  # seeded
 
 
 def test_colorization_without_chroma_scores_like_the_gray_input(photos, tmp_path):

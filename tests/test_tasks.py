@@ -208,6 +208,17 @@ def test_degrade_is_smaller_and_deterministic():
     assert np.abs(low - reference).mean() < 0.1
 
 
+def test_degrade_keeps_clean_downscales_common():
+    photo = cv2.GaussianBlur(np.random.default_rng(0).random((64, 64, 3)).astype(np.float32), (0, 0), 1.5)
+    photo = (photo - photo.min()) / (photo.max() - photo.min())
+    clean = np.round(cv2.resize(np.round(photo * 255).astype(np.uint8), (16, 16), interpolation=cv2.INTER_AREA))
+    draws = [degrade(photo, 4, np.random.default_rng(seed)) for seed in range(60)]
+    untouched = sum(np.array_equal(np.round(low * 255), clean) for low in draws)
+    assert 25 <= untouched <= 50  # most samples are plain area downscales (about 60%), the rest degraded
+    distinct = {np.round(low * 255).astype(np.uint8).tobytes() for low in draws}
+    assert len(distinct) >= 60 - untouched - 2  # degraded samples differ from each other (faint noise may round away)
+
+
 # ----------------------------------------------------------------------------------- sketches
 
 def test_extract_sketch_draws_dark_lines_along_edges_on_white():

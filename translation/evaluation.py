@@ -1,7 +1,8 @@
 """``translation eval``: a model's quality on held-out photographs, with the task's honest baseline.
 
     super-resolution  photo -> area-downscaled by the model's scale -> model; PSNR/SSIM vs the photo,
-                      and the same for plain bicubic upscaling (the baseline to beat)
+                      and the same for plain bicubic upscaling (the baseline to beat); then the same
+                      from a copy degraded like the training inputs (blur, noise, JPEG: degraded_*)
     colorization      photo -> gray -> model; PSNR/SSIM vs the photo; colourfulness of the output
                       (the gray input scores 0, the photo its own value)
     sketch-to-photo   photo -> extracted sketch -> model; PSNR/SSIM/L1 vs the photo
@@ -70,12 +71,19 @@ def _run(engine, rgb: np.ndarray, **kwargs) -> np.ndarray:
 def _super_resolution(engine, photo: np.ndarray) -> dict[str, float]:
     scale = engine.info.task.scale
     h, w = photo.shape[:2]
-    low = cv2.resize(photo, (w // scale, h // scale), interpolation=cv2.INTER_AREA)
-    low = (low * 255).round() / 255  # what a user's 8-bit file holds
-    output = _run(engine, low)
-    bicubic = np.clip(cv2.resize(low, (w, h), interpolation=cv2.INTER_CUBIC), 0, 1)
-    return {"psnr": metrics.psnr(output, photo), "ssim": metrics.ssim(output, photo),
-            "bicubic_psnr": metrics.psnr(bicubic, photo), "bicubic_ssim": metrics.ssim(bicubic, photo)}
+    clean = cv2.resize(photo, (w // scale, h // scale), interpolation=cv2.INTER_AREA)
+    # the same photo through the training degradations (seeded by its content: the same every run)
+    seed = int(np.round(photo[:: max(1, h // 8), :: max(1, w // 8)] * 255).sum())
+    degraded = tasks.degrade(photo, scale, np.random.default_rng(seed))
+    row = {}
+    for prefix, low in (("", clean), ("degraded_", degraded)):
+        low = (low * 255).round() / 255  # what a user's 8-bit file holds
+        output = _run(engine, low)
+        bicubic = np.clip(cv2.resize(low, (w, h), interpolation=cv2.INTER_CUBIC), 0, 1)
+        row.update({f"{prefix}psnr": metrics.psnr(output, photo), f"{prefix}ssim": metrics.ssim(output, photo),
+                    f"{prefix}bicubic_psnr": metrics.psnr(bicubic, photo),
+                    f"{prefix}bicubic_ssim": metrics.ssim(bicubic, photo)})
+    return row
 
 
 def _colorization(engine, photo: np.ndarray) -> dict[str, float]:

@@ -270,13 +270,14 @@ def finish(spec: TaskSpec, output: np.ndarray, context: dict) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------ self-supervision
 
-def extract_sketch(rgb: np.ndarray, *, sigma: float = 1.0, strength: float = 60.0,
-                   threshold: float = 0.012) -> np.ndarray:
+def extract_sketch(rgb: np.ndarray, *, sigma: float = 0.8, strength: float = 60.0,
+                   threshold: float = 0.006) -> np.ndarray:
     """A line drawing of a photo: H x W float32 [0, 1], dark lines on white.
 
     An XDoG-style edge detector: the difference of two Gaussian blurs of the (lightly denoised)
     luminance is negative just on the dark side of edges; a soft threshold turns those places into
-    lines of about ``sigma`` pixels and leaves flat areas white, whatever their brightness.
+    lines of about ``sigma`` pixels and leaves flat areas white, whatever their brightness. The
+    threshold keeps weak edges too: sparse sketches starve a sketch-to-photo model of structure.
     """
     gray = luminance(_as_float_rgb(rgb))
     gray = cv2.bilateralFilter(gray, d=5, sigmaColor=0.1, sigmaSpace=3)
@@ -288,30 +289,36 @@ def extract_sketch(rgb: np.ndarray, *, sigma: float = 1.0, strength: float = 60.
 
 
 def degrade(rgb: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray:
-    """A low-resolution version of a photo as cameras and the web make them: blur, downscale by
-    ``scale``, sensor noise, JPEG. H x W x 3 float [0, 1] -> (H // scale) x (W // scale) x 3 float32.
+    """A low-resolution version of a photo as cameras and the web make them: sometimes a little blur,
+    a downscale by ``scale`` (area, bilinear or bicubic), sometimes sensor noise and JPEG.
+    H x W x 3 float [0, 1] -> (H // scale) x (W // scale) x 3 float32.
 
-    All randomness comes from ``rng``, so a seeded generator gives the same result every time.
+    Each degradation is applied to only part of the samples, so clean downscales (what most
+    low-resolution files are) stay common: a model trained only on heavy blur over-sharpens clean
+    inputs and loses to bicubic on them. Every choice is drawn from ``rng`` and handed to
+    albumentations as a fixed value (its own seeding draws the same number for every transform of a
+    pipeline, which would couple the degradations), so a seeded generator gives the same result every time.
     """
+    import albumentations as A
+
     rgb = _as_float_rgb(rgb)
     height, width = rgb.shape[:2]
-    sigma = rng.uniform(0.2, max(0.4, 0.5 * scale))
-    blurred = cv2.GaussianBlur(rgb, (0, 0), sigma)
-    interpolation = (cv2.INTER_AREA, cv2.INTER_LINEAR, cv2.INTER_CUBIC)[int(rng.integers(3))]
-    small = _resize(blurred, max(1, height // scale), max(1, width // scale), interpolation)
-    noise_sigma = rng.uniform(0.0, 0.03)
-    if rng.random() < 0.3:  # luminance-only noise, like many camera pipelines
-        noise = rng.normal(0.0, noise_sigma, small.shape[:2])[:, :, None]
-    else:
-        noise = rng.normal(0.0, noise_sigma, small.shape)
-    noisy = np.clip(small + noise.astype(np.float32), 0.0, 1.0)
-    quality = int(rng.integers(40, 96))
-    as_bgr8 = np.round(noisy[:, :, ::-1] * 255.0).astype(np.uint8)
-    ok, encoded = cv2.imencode(".jpg", as_bgr8, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError("OpenCV could not JPEG-encode a degraded image")
-    decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
-    return np.ascontiguousarray(decoded[:, :, ::-1], dtype=np.float32) / 255.0
+    steps: list = []
+    if rng.random() < 0.1:
+        sigma = float(rng.uniform(0.2, max(0.3, 0.25 * scale)))  # at x4: up to 1 px before the downscale
+        steps.append(A.GaussianBlur(sigma_limit=(sigma, sigma), blur_limit=0, p=1.0))
+    interpolation = cv2.INTER_AREA
+    steps.append(A.Resize(max(1, height // scale), max(1, width // scale), interpolation=interpolation))
+    if rng.random() < 0.15:
+        std = float(rng.uniform(0.003, 0.02))
+        steps.append(A.GaussNoise(std_range=(std, std), per_channel=bool(rng.random() < 0.7), p=1.0))
+    if rng.random() < 0.2:
+        quality = int(rng.integers(60, 96))
+        steps.append(A.ImageCompression(compression_type="jpeg", quality_range=(quality, quality), p=1.0))
+    pipeline = A.Compose(steps)
+    pipeline.set_random_seed(int(rng.integers(2**31)))  # the noise pattern
+    as_uint8 = np.round(rgb * 255.0).astype(np.uint8)
+    return pipeline(image=as_uint8)["image"].astype(np.float32) / 255.0
 
 
 def _colorization_pair(spec: TaskSpec, rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

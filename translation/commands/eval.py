@@ -6,7 +6,8 @@ import json
 
 EPILOG = """\
 what is measured, by task:
-  super-resolution  PSNR/SSIM vs the photo, and the bicubic baseline's
+  super-resolution  PSNR/SSIM vs the photo, and the bicubic baseline's, from a clean (area) downscale
+                    and from a copy degraded like the training inputs (degraded_*)
   colorization      PSNR/SSIM vs the photo, colourfulness of output (gray input = 0)
   sketch-to-photo   PSNR/SSIM/L1 vs the photo (input: the photo's extracted sketch)
   style-transfer    cycle reconstruction: photo -> --model -> --back-model vs the photo
