@@ -137,6 +137,8 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
             wall = wall_before + time.monotonic() - started
             payload = _checkpoint_payload(config, data, family, schedulers, step, epoch, position, ranks,
                                           wall, last_losses, last_scores, runtime.world_size)
+            # epochs completed (a checkpoint taken on an epoch's last batch comes before the epoch count moves)
+            payload["info"]["epochs"] = epoch + (position >= batches_per_epoch)
             save_checkpoint(run_dir, step, payload, config.keep)
         runtime.barrier()
 
