@@ -66,7 +66,7 @@ def test_recipe_trains_resumes_and_ships_a_model_with_its_card(cache, tmp_path):
     assert card["task"] == "super-resolution" and card["training"]["steps"] == 2
     assert card["network"]["residual"] is True and card["parameters"] > 1_000_000
     assert card["metrics"]["held_out_images"] == len(list((run / "dataset" / "val").iterdir()))
-    assert {"psnr", "bicubic_psnr", "ssim", "bicubic_ssim"} <= set(card["metrics"])
+    assert {"psnr", "bicubic_psnr", "ssim", "bicubic_ssim", "degraded_psnr", "degraded_bicubic_psnr"} <= set(card["metrics"])
     meta = {p.key: p.value for p in onnx.load(exports / "super-resolution.onnx").metadata_props}
     assert meta["task"] == "super-resolution" and meta["scale"] == "4"
 
