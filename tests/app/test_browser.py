@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from app_fixtures import REPO_ROOT, images, run_app, tiny_models, write_test_image  # noqa: F401 - fixtures
+from app_fixtures import REPO_ROOT, images, run_app, write_test_image  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.slow
 
@@ -19,8 +19,11 @@ TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
-def app(tiny_models, tmp_path_factory):  # noqa: F811
-    with run_app(tiny_models, tmp_path_factory.mktemp("app-browser")) as app:
+def app(tmp_path_factory):
+    """The app as installed: the shipped default models of exports/ (the screenshot shows the real one)."""
+    assert (REPO_ROOT / "exports" / "colorization.onnx").is_file(), "the shipped colorization model is missing"
+    no_extra_models = tmp_path_factory.mktemp("no-extra-models")
+    with run_app(no_extra_models, tmp_path_factory.mktemp("app-browser")) as app:
         yield app
 
 
