@@ -125,7 +125,7 @@ def test_two_inputs_for_one_output_are_refused(model, tmp_path, capsys):
 
 
 @pytest.mark.timeout(120)
-def test_recursive_filters_templates_and_symlink_loops(model, tmp_path):
+def test_recursive_filters_templates_and_symlink_loops(model, tmp_path, capsys):
     src = tmp_path / "in"
     write_image(src / "a.png", photo(16, 16))
     write_image(src / "sub" / "b.png", photo(16, 20))
@@ -136,6 +136,7 @@ def test_recursive_filters_templates_and_symlink_loops(model, tmp_path):
     out = tmp_path / "out"
     assert run_cli("--model", model, src, "-o", out, "-r", "--exclude", "skip_*", "--name", "{stem}_{model}",
                    "--format", "jpg", "--quality", "80") == 0
+    assert f"ignoring 1 file(s) without an image suffix ({src / 'sub' / 'readme.txt'})" in capsys.readouterr().err
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
         "a_tiny.jpg", "deeper/x/d_tiny.jpg", "sub/b_tiny.jpg"]
     assert read_image(out / "deeper" / "x" / "d_tiny.jpg").rgb.shape == (20, 16, 3)

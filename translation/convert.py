@@ -81,6 +81,7 @@ class Plan:
     todo: list[Job]
     done: list[Job]                                   # outputs already present (resume)
     missing: list[tuple[Path, str]]                   # inputs that do not exist
+    not_images: list[Path] = field(default_factory=list)  # files in the folders without an image suffix
 
 
 # ------------------------------------------------------------------------------------ finding inputs
@@ -104,9 +105,10 @@ def _walk(root: Path, recursive: bool, skip_dirs: Sequence[Path]) -> Iterable[Pa
             yield Path(current) / name
 
 
-def collect_inputs(inputs: Sequence[str | Path], options: ConvertOptions, *,
-                   skip_dirs: Sequence[Path] = ()) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
+def collect_inputs(inputs: Sequence[str | Path], options: ConvertOptions, *, skip_dirs: Sequence[Path] = (),
+                   not_images: list[Path] | None = None) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
     """(file, path relative to its input folder) for every image to convert, and inputs that do not exist.
+    Files of the folders left out for their suffix are appended to ``not_images`` when given.
 
     Files named on the command line are taken as they are; folders contribute their images (by
     suffix), filtered by ``include`` / ``exclude``. ``skip_dirs`` (the output folder) is never read.
@@ -122,8 +124,11 @@ def collect_inputs(inputs: Sequence[str | Path], options: ConvertOptions, *,
             inside = [d for d in skip if root in d.parents]  # an output folder below this input folder
             for path in _walk(given, options.recursive, inside):
                 rel = path.relative_to(given)
-                if (path.name.startswith(TEMP_PREFIX) or path.suffix.lower() not in IMAGE_SUFFIXES
-                        or not path.is_file()):
+                if path.name.startswith(TEMP_PREFIX) or not path.is_file():
+                    continue
+                if path.suffix.lower() not in IMAGE_SUFFIXES:
+                    if not_images is not None:
+                        not_images.append(path)
                     continue
                 if options.include and not _matches(rel, options.include):
                     continue
@@ -167,7 +172,9 @@ def plan_jobs(inputs: Sequence[str | Path], out_dir: str | Path, *, model: str, 
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise TranslationError(f"{out_dir}: the output location is a file, not a folder")
-    found, missing = collect_inputs(inputs, options, skip_dirs=[out_dir] if out_dir.exists() else [])
+    not_images: list[Path] = []
+    found, missing = collect_inputs(inputs, options, skip_dirs=[out_dir] if out_dir.exists() else [],
+                                    not_images=not_images)
     sources = {os.path.realpath(path): path for path, _ in found}
     jobs: list[Job] = []
     claimed: dict[str, Path] = {}
@@ -184,7 +191,7 @@ def plan_jobs(inputs: Sequence[str | Path], out_dir: str | Path, *, model: str, 
         jobs.append(Job(path, output))
     todo = [job for job in jobs if options.overwrite or not job.output.is_file()]
     done = [job for job in jobs if not options.overwrite and job.output.is_file()]
-    return Plan(todo, done, missing)
+    return Plan(todo, done, missing, not_images)
 
 
 def remove_stale_temp_files(jobs: Iterable[Job]) -> int:

@@ -247,7 +247,7 @@ def test_truncated_files(tmp_path, fmt, suffix):
 def test_pixel_limit_from_header(tmp_path):
     path = save_pil(Image.fromarray(gradient(24, 32)), tmp_path / "big.png")
     with pytest.raises(TranslationError, match=r"big\.png: 32x24 = 0\.000768 Mpx exceeds the 0\.0005 Mpx limit "
-                                               r"\(raise max_pixels to allow it\)"):
+                                               r"\(raise --max-pixels, or max_pixels in Python, to allow it\)"):
         read_image(path, max_pixels=500)
     assert read_image(path, max_pixels=768).rgb.shape == (24, 32, 3)
     assert read_image(path, max_pixels=None).rgb.shape == (24, 32, 3)
@@ -266,7 +266,7 @@ def png_header_only(width: int, height: int) -> bytes:
 def test_decompression_bomb_is_refused_before_decoding(tmp_path, side):
     path = tmp_path / "big.png"
     path.write_bytes(png_header_only(side, side))
-    with pytest.raises(TranslationError, match=r"big\.png: .*Mpx exceeds the 64 Mpx limit \(raise max_pixels"):
+    with pytest.raises(TranslationError, match=r"big\.png: .*Mpx exceeds the 64 Mpx limit \(raise --max-pixels"):
         read_image(path)
     assert DEFAULT_MAX_PIXELS == 64_000_000
 

@@ -87,6 +87,7 @@ def test_pixel_limits_default_and_lowered(tiny_models, tmp_path):  # noqa: F811
     assert default.returncode == 1
     (line,) = failure_lines(default.stderr)
     assert "bomb.png" in line and f"{BOMB_SIDE * BOMB_SIDE / 1e6:.3g} Mpx exceeds the 64 Mpx limit" in line
+    assert "raise --max-pixels" in line
     assert (tmp_path / "default" / "medium.png").is_file()
 
     lowered = convert("--model", model, medium, small, "-o", tmp_path / "lowered", "--max-pixels", "5000")

@@ -82,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_jobs(args.inputs, args.output, model=info.name, task=info.task.name, options=options)
     for path, reason in plan.missing:
         print(f"failed: {path}: {reason}", file=sys.stderr)
+    if plan.not_images:
+        names = ", ".join(str(p) for p in plan.not_images[:3]) + (", ..." if len(plan.not_images) > 3 else "")
+        print(f"ignoring {len(plan.not_images)} file(s) without an image suffix ({names}); "
+              "name a file on the command line to try it anyway", file=sys.stderr)
     if plan.done:
         print(f"skipping {len(plan.done)} image(s) already converted (--overwrite redoes them)", file=sys.stderr)
     if not plan.todo:

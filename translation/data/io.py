@@ -183,7 +183,7 @@ def _check_size(image: Image.Image, label: str, max_pixels: int | None) -> None:
     width, height = image.size
     if max_pixels is not None and width * height > max_pixels:
         raise TranslationError(f"{label}: {width}x{height} = {_mpx(width * height)} Mpx exceeds the "
-                               f"{_mpx(max_pixels)} Mpx limit (raise max_pixels to allow it)")
+                               f"{_mpx(max_pixels)} Mpx limit (raise --max-pixels, or max_pixels in Python, to allow it)")
     if width < 1 or height < 1:
         raise TranslationError(f"{label}: image has no pixels ({width}x{height})")
 
@@ -215,7 +215,7 @@ def _too_large_from_pillow(label: str, exc: Exception, max_pixels: int | None) -
     size = f"{_mpx(int(found.group(1)))} Mpx" if found else "the image"
     if _ours_is_stricter(max_pixels):
         return TranslationError(f"{label}: {size} exceeds the {_mpx(max_pixels)} Mpx limit "
-                                "(raise max_pixels to allow it)")
+                                "(raise --max-pixels, or max_pixels in Python, to allow it)")
     pillow_limit = _mpx(2 * (Image.MAX_IMAGE_PIXELS or 0))
     return TranslationError(f"{label}: {size} exceeds Pillow's decompression-bomb limit of {pillow_limit} Mpx "
                             "(raise PIL.Image.MAX_IMAGE_PIXELS to allow it)")
