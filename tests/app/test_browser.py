@@ -106,3 +106,26 @@ def test_a_non_image_upload_shows_the_reason(page, images):  # noqa: F811
     page.locator("#colorization-run").click()  # running it anyway gives the same reason again
     page.get_by_text("notes.png: not an image file").nth(1).wait_for()
     assert page.outside_requests == []
+
+
+def test_a_drawing_on_the_sketchpad_becomes_a_picture(page):
+    page.get_by_role("tab", name="Sketch to photo").click()
+    page.get_by_role("tab", name="Draw").click()
+    page.locator("#sketch-draw-run").click()  # nothing drawn yet: the reason, no picture
+    page.locator(".toast-body").filter(has_text="The sketchpad is empty").wait_for()
+    canvas = page.locator("canvas").filter(visible=True).first
+    box = canvas.bounding_box()
+    assert box and box["width"] > 100 and box["height"] > 100
+    page.get_by_role("button", name="Brush").click()
+    centre_x, centre_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(centre_x - 100, centre_y - 60)
+    page.mouse.down()
+    for step in range(1, 21):  # a zigzag line across the paper in the middle of the pad
+        page.mouse.move(centre_x - 100 + 10 * step, centre_y + (60 if step % 2 else -60), steps=4)
+    page.mouse.up()
+    page.locator("#sketch-draw-run").click()
+    output = page.locator("#sketch-to-photo-output img")
+    output.first.wait_for()
+    assert output.count() == 2  # the drawing and the picture made of it, in the slider
+    page.get_by_text("drawing-sketch-to-photo.png").first.wait_for()
+    assert page.outside_requests == []
