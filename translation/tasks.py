@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from translation.data.io import to_float
 from translation.errors import TranslationError
 
 INPUT_SPACES: dict[str, int] = {"rgb": 3, "gray": 1, "lab_l": 1}
@@ -162,7 +163,7 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     """H x W x 3 float32 CIE Lab -> H x W x 3 float32 sRGB clipped to [0, 1]."""
     rgb = cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_Lab2RGB)
-    return np.clip(rgb, 0.0, 1.0)
+    return np.clip(rgb, 0.0, 1.0, out=rgb)
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
@@ -178,12 +179,7 @@ def _as_float_rgb(rgb: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected H x W x 3 pixels, got shape {rgb.shape}")
     if rgb.shape[2] == 1:
         rgb = np.repeat(rgb, 3, axis=2)
-    rgb = rgb[:, :, :3]
-    if rgb.dtype == np.uint8:
-        return rgb.astype(np.float32) / 255.0
-    if rgb.dtype == np.uint16:
-        return rgb.astype(np.float32) / 65535.0
-    return np.clip(rgb.astype(np.float32), 0.0, 1.0)
+    return to_float(rgb[:, :, :3])  # one float copy: a 4096x4096 photo is 200 MB per float32 copy
 
 
 def _resize(pixels: np.ndarray, height: int, width: int, interpolation: int) -> np.ndarray:
@@ -196,7 +192,7 @@ def _resize(pixels: np.ndarray, height: int, width: int, interpolation: int) -> 
 def _to_chw(pixels: np.ndarray) -> np.ndarray:
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
-    return np.ascontiguousarray(pixels.transpose(2, 0, 1), dtype=np.float32)
+    return np.array(pixels.transpose(2, 0, 1), dtype=np.float32, order="C")  # always a new array
 
 
 def _to_hwc(output: np.ndarray) -> np.ndarray:
@@ -204,14 +200,18 @@ def _to_hwc(output: np.ndarray) -> np.ndarray:
 
 
 def _encode_input(spec: TaskSpec, rgb: np.ndarray) -> np.ndarray:
-    """H x W x 3 float [0, 1] -> C x H x W in [-1, 1] for the spec's input space."""
+    """H x W x 3 float [0, 1] -> C x H x W in [-1, 1] for the spec's input space (``rgb`` is not changed).
+
+    One new C x H x W array, scaled in place: no other full-size temporaries."""
     if spec.input_space == "rgb":
-        encoded = rgb * 2.0 - 1.0
+        encoded, scale, offset = _to_chw(rgb), 2.0, 1.0
     elif spec.input_space == "gray":
-        encoded = luminance(rgb) * 2.0 - 1.0
+        encoded, scale, offset = _to_chw(luminance(rgb)), 2.0, 1.0
     else:  # lab_l
-        encoded = rgb_to_lab(rgb)[:, :, 0] / 50.0 - 1.0
-    return np.clip(_to_chw(encoded), -1.0, 1.0)
+        encoded, scale, offset = _to_chw(rgb_to_lab(rgb)[:, :, 0]), 1 / 50.0, 1.0
+    encoded *= np.float32(scale)
+    encoded -= np.float32(offset)
+    return np.clip(encoded, -1.0, 1.0, out=encoded)
 
 
 # ------------------------------------------------------------------------------------ prepare / finish
@@ -260,12 +260,16 @@ def finish(spec: TaskSpec, output: np.ndarray, context: dict) -> np.ndarray:
         return lab_to_rgb(np.dstack([lab_l, ab]))
     if output.shape[0] not in (1, 3):
         raise ValueError(f"{spec.output_space} output needs 1 or 3 channels, got {output.shape[0]}")
-    rgb = _resize(np.clip((_to_hwc(output) + 1.0) / 2.0, 0.0, 1.0), height, width, cv2.INTER_LINEAR)
+    rgb = np.array(output.transpose(1, 2, 0), dtype=np.float32, order="C")  # a copy: ``output`` stays as it is
+    rgb += 1.0
+    rgb *= 0.5
+    np.clip(rgb, 0.0, 1.0, out=rgb)  # in place from here: a 4096x4096 output is 200 MB per float copy
+    rgb = _resize(rgb, height, width, cv2.INTER_LINEAR)
     if rgb.ndim == 2:
         rgb = rgb[:, :, None]
     if rgb.shape[2] == 1:
         rgb = np.repeat(rgb, 3, axis=2)
-    return np.clip(rgb, 0.0, 1.0)
+    return np.clip(rgb, 0.0, 1.0, out=rgb)
 
 
 # ------------------------------------------------------------------------------------ self-supervision

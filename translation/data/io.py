@@ -65,12 +65,13 @@ class LoadedImage:
 
 
 def to_float(pixels: np.ndarray) -> np.ndarray:
-    """uint8 / uint16 / float pixels -> float32 in [0, 1]."""
+    """uint8 / uint16 / float pixels -> a new float32 array in [0, 1] (one full-size allocation)."""
     if pixels.dtype == np.uint8:
-        return pixels.astype(np.float32) / 255.0
+        return np.multiply(pixels, np.float32(1 / 255.0), dtype=np.float32)
     if pixels.dtype == np.uint16:
-        return pixels.astype(np.float32) / 65535.0
-    return np.clip(pixels.astype(np.float32), 0.0, 1.0)
+        return np.multiply(pixels, np.float32(1 / 65535.0), dtype=np.float32)
+    floats = pixels.astype(np.float32)  # always a copy: the caller's array is never changed
+    return np.clip(floats, 0.0, 1.0, out=floats)
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:

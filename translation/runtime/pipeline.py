@@ -54,7 +54,8 @@ def prepare_image(image: ImageSource, info: ModelInfo, *, sketch_from_photo: boo
         raise TranslationError(f"{info.name}: --sketch-from-photo is for sketch-to-photo models, "
                                f"not a {info.task.name} model")
     source = load(image, max_pixels=max_pixels)
-    tensor, context = prepare(info.task, source.to_float(), sketch_from_photo=sketch_from_photo)
+    # the integer pixels as they are: prepare makes its one float copy itself
+    tensor, context = prepare(info.task, source.rgb, sketch_from_photo=sketch_from_photo)
     if tensor.shape[0] != info.in_channels:
         raise TranslationError(f"{info.path}: task {info.task.name!r} makes {tensor.shape[0]} input channels "
                                f"but the network takes {info.in_channels}")
