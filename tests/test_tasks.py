@@ -13,6 +13,7 @@ from translation.tasks import (
     extract_sketch,
     finish,
     get_task,
+    lab_to_rgb,
     prepare,
     rgb_to_lab,
     training_pair,
@@ -250,3 +251,16 @@ def test_from_metadata_fills_gaps_from_the_builtin_task():
     # a gray style-transfer model without spaces in its metadata: channels win over the built-in default
     gray_style = TaskSpec.from_metadata({"task": "style-transfer", "in_channels": "1", "out_channels": "3"})
     assert (gray_style.input_space, gray_style.output_space) == ("gray", "rgb")
+
+
+def test_lab_conversions_agree_with_kornia():
+    import kornia
+    import torch
+
+    rgb = np.random.default_rng(5).random((64, 64, 3)).astype(np.float32)
+    as_tensor = lambda x: torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None]  # noqa: E731
+    ours = rgb_to_lab(rgb)
+    theirs = kornia.color.rgb_to_lab(as_tensor(rgb))[0].permute(1, 2, 0).numpy()
+    assert np.abs(ours - theirs).max() < 1.0  # Lab units (L 0..100, ab about +-110)
+    back = kornia.color.lab_to_rgb(as_tensor(ours))[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(lab_to_rgb(ours), np.clip(back, 0, 1), atol=2e-3)

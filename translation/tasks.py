@@ -14,6 +14,9 @@ serving. ``prepare`` / ``finish`` are generic over the spec's input and output *
 ``scale > 1`` upscales the input bicubically before the network (which then refines it), and
 ``working_size > 0`` runs the network at a reduced size and resizes its output back. Lab conversions
 use OpenCV's float32 CIE Lab (D65, sRGB), the same in ``prepare``, ``finish`` and ``training_pair``.
+kornia's ``rgb_to_lab`` / ``lab_to_rgb`` compute the same space (they agree within 0.6 Lab units: a
+test checks it) but take 1.1 s for a 4096x4096 photo on two CPU cores where OpenCV takes 0.05 s, with
+torch-sized temporaries on top, so the per-image path uses OpenCV.
 """
 from __future__ import annotations
 
