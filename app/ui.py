@@ -1,6 +1,7 @@
 """The page: a tab per task, a custom-model tab and a batch tab, wired to ``AppHandlers``."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,24 @@ class _Outputs:
         return [self.slider, self.download, self.status]
 
 
+@dataclass
+class ModelPicker:
+    """A tab's model selector and the buttons that need a model: what "Rescan" brings up to date."""
+
+    component: gr.Dropdown | gr.Radio
+    buttons: list[gr.Button]
+    choices: Callable[[], list]        # the current (label, value) pairs or names, from the registry
+    locked_when_single: bool = False   # a task tab's dropdown: nothing to choose from with one model
+
+    def updated(self, current: str | None) -> list[dict]:
+        choices = self.choices()
+        values = [c[1] if isinstance(c, tuple) else c for c in choices]
+        value = current if current in values else (values[0] if values else None)
+        lock = {"interactive": len(values) > 1} if self.locked_when_single else {}
+        return [gr.update(choices=choices, value=value, **lock),
+                *(gr.update(interactive=bool(values)) for _ in self.buttons)]
+
+
 def example_images(task: str, examples_dir: Path | None = EXAMPLES_DIR) -> list[str]:
     """The images in ``examples/<task>/``; none when the folder is missing or empty."""
     folder = Path(examples_dir) / task if examples_dir else None
@@ -95,14 +114,25 @@ def build_demo(handlers: AppHandlers, *, examples_dir: Path | None = EXAMPLES_DI
         gr.Markdown("# Image-to-image translation\n"
                     f"pix2pix and CycleGAN models served with ONNX Runtime · {count} model{'s' * (count != 1)} "
                     "found · drop, paste or pick an image, then run.", elem_id="header")
+        pickers: list[ModelPicker] = []
         with gr.Tabs():
             for tab in TASK_TABS:
                 with gr.Tab(tab.title, id=tab.task):
-                    _task_tab(tab, handlers, examples_dir, run_options)
+                    pickers.append(_task_tab(tab, handlers, examples_dir, run_options))
             with gr.Tab("Custom model", id="custom"):
-                _custom_tab(handlers, examples_dir, run_options)
+                custom, rescan, card = _custom_tab(handlers, examples_dir, run_options)
             with gr.Tab("Batch", id="batch"):
-                _batch_tab(handlers, run_options)
+                pickers.append(_batch_tab(handlers, run_options))
+        pickers.insert(0, custom)
+
+        def rescan_models(*current: str | None) -> list:
+            registry.refresh()
+            updates = [update for picker, value in zip(pickers, current) for update in picker.updated(value)]
+            chosen = updates[0].get("value")  # the Custom tab's model, whose card shows beside it
+            return [*updates, handlers.describe_model(chosen)]
+
+        rescan.click(rescan_models, [p.component for p in pickers],
+                     [c for p in pickers for c in (p.component, *p.buttons)] + [card], api_visibility="private")
     return demo
 
 
@@ -156,14 +186,14 @@ def _style_choices(names: list[str]) -> list[tuple[str, str]]:
             + [(n, n) for n in names if n not in STYLE_DIRECTIONS])
 
 
-def _task_tab(tab: TaskTab, handlers: AppHandlers, examples_dir: Path | None, run_options: dict) -> None:
-    names = handlers.registry.names(tab.task)
+def _task_tab(tab: TaskTab, handlers: AppHandlers, examples_dir: Path | None, run_options: dict) -> ModelPicker:
+    registry = handlers.registry
+    names = registry.names(tab.task)
     gr.Markdown(tab.blurb, elem_classes="blurb")
     if not names:
         gr.Markdown(missing_model_notice(tab.task, tab.title), elem_classes="notice")
     if tab.task == "sketch-to-photo":
-        _sketch_tab(tab, handlers, names, examples_dir, run_options)
-        return
+        return _sketch_tab(tab, handlers, names, examples_dir, run_options)
 
     with gr.Row(equal_height=False):
         with gr.Column():
@@ -188,10 +218,13 @@ def _task_tab(tab: TaskTab, handlers: AppHandlers, examples_dir: Path | None, ru
     fn = getattr(handlers, tab.api_name)
     run.click(fn, [image, model, tile, fmt], out.as_list(), api_name=tab.api_name, **run_options).success(
         describe, model, card, api_visibility="private", show_progress="hidden")
+    if tab.task == "style-transfer":
+        return ModelPicker(model, [run], lambda: _style_choices(registry.names(tab.task)))
+    return ModelPicker(model, [run], lambda: registry.names(tab.task), locked_when_single=True)
 
 
 def _sketch_tab(tab: TaskTab, handlers: AppHandlers, names: list[str], examples_dir: Path | None,
-                run_options: dict) -> None:
+                run_options: dict) -> ModelPicker:
     with gr.Row(equal_height=False):
         with gr.Column():
             with gr.Tabs():
@@ -220,9 +253,12 @@ def _sketch_tab(tab: TaskTab, handlers: AppHandlers, names: list[str], examples_
                      api_name="sketch_to_photo", **run_options)
     run_drawing.click(handlers.sketch_drawing_to_photo, [pad, model, tile, fmt], out.as_list(),
                       api_name="sketch_drawing_to_photo", **run_options)
+    return ModelPicker(model, [run_upload, run_drawing], lambda: handlers.registry.names(tab.task),
+                       locked_when_single=True)
 
 
-def _custom_tab(handlers: AppHandlers, examples_dir: Path | None, run_options: dict) -> None:
+def _custom_tab(handlers: AppHandlers, examples_dir: Path | None,
+                run_options: dict) -> tuple[ModelPicker, gr.Button, gr.Markdown]:
     registry = handlers.registry
     gr.Markdown("Run any ONNX model from the model folders (`exports/`, `--models`, `$TRANSLATION_MODELS`). "
                 "Its metadata says how to prepare the input and read the output.", elem_classes="blurb")
@@ -242,25 +278,23 @@ def _custom_tab(handlers: AppHandlers, examples_dir: Path | None, run_options: d
             out = _result_column("custom")
             card = gr.Markdown(handlers.describe_model(model.value), elem_classes="model-card")
 
-    def rescan_models(current: str | None) -> tuple[dict, str, dict]:
-        choices = [m.name for m in registry.refresh()]
-        value = current if current in choices else (choices[0] if choices else None)
-        return gr.update(choices=choices, value=value), handlers.describe_model(value), \
-            gr.update(interactive=bool(choices))
-
     _watch_upload(handlers, image, info)
     model.change(handlers.describe_model, model, card, api_visibility="private", show_progress="hidden")
-    rescan.click(rescan_models, model, [model, card, run], api_visibility="private")
     run.click(handlers.custom, [image, model, tile, fmt], out.as_list(), api_name="custom", **run_options).success(
         handlers.describe_model, model, card, api_visibility="private", show_progress="hidden")
+    return ModelPicker(model, [run], registry.names), rescan, card
 
 
-def _batch_tab(handlers: AppHandlers, run_options: dict) -> None:
+def _batch_choices(registry) -> list[tuple[str, str]]:
+    return [(f"{m.name} ({m.task.name})", m.name) for m in sorted(registry.models, key=lambda m: m.name)]
+
+
+def _batch_tab(handlers: AppHandlers, run_options: dict) -> ModelPicker:
     registry = handlers.registry
     gr.Markdown("Translate many images at once with one model and download them as a zip. "
                 f"Up to {handlers.max_batch_files} files; for whole folders use `translation convert`.",
                 elem_classes="blurb")
-    choices = [(f"{m.name} ({m.task.name})", m.name) for m in sorted(registry.models, key=lambda m: m.name)]
+    choices = _batch_choices(registry)
     with gr.Row(equal_height=False):
         with gr.Column():
             files = gr.File(label="Images", file_count="multiple", type="filepath", height=HEIGHT - 80)
@@ -273,3 +307,4 @@ def _batch_tab(handlers: AppHandlers, run_options: dict) -> None:
             summary = gr.Markdown(label="Summary")
     run.click(handlers.batch, [files, model, tile, fmt, extract], [archive, summary], api_name="batch",
               **run_options)
+    return ModelPicker(model, [run], lambda: _batch_choices(registry))

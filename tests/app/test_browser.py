@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from app_fixtures import REPO_ROOT, images, run_app, write_test_image  # noqa: F401 - fixtures
+from app_fixtures import REPO_ROOT, export_tiny_models, images, run_app, write_test_image  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -19,11 +19,16 @@ TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def models_dir(tmp_path_factory) -> Path:
+    """The app's --models folder: empty at start, so the tabs show the shipped models of exports/."""
+    return tmp_path_factory.mktemp("extra-models")
+
+
+@pytest.fixture(scope="module")
+def app(models_dir, tmp_path_factory):
     """The app as installed: the shipped default models of exports/ (the screenshot shows the real one)."""
     assert (REPO_ROOT / "exports" / "colorization.onnx").is_file(), "the shipped colorization model is missing"
-    no_extra_models = tmp_path_factory.mktemp("no-extra-models")
-    with run_app(no_extra_models, tmp_path_factory.mktemp("app-browser")) as app:
+    with run_app(models_dir, tmp_path_factory.mktemp("app-browser")) as app:
         yield app
 
 
@@ -129,3 +134,20 @@ def test_a_drawing_on_the_sketchpad_becomes_a_picture(page):
     assert output.count() == 2  # the drawing and the picture made of it, in the slider
     page.get_by_text("drawing-sketch-to-photo.png").first.wait_for()
     assert page.outside_requests == []
+
+
+def test_rescan_brings_a_model_exported_later_to_its_task_tab(page, models_dir, tmp_path):
+    page.get_by_role("tab", name="Super-resolution").click()
+    picker = page.locator("#super-resolution-run").locator("xpath=ancestor::div[contains(@class, 'column')][1]")
+    model_input = picker.get_by_label("Model")
+    model_input.wait_for()
+    assert model_input.is_disabled()  # one super-resolution model (the shipped one): nothing to choose
+
+    exported = export_tiny_models(tmp_path / "tiny")
+    shutil.copyfile(exported["super-resolution"], models_dir / "tiny-sr.onnx")  # exported while the app runs
+    page.get_by_role("tab", name="Custom model").click()
+    page.get_by_role("button", name="Rescan the model folders").click()
+    page.get_by_role("tab", name="Super-resolution").click()
+    model_input.click()  # waits until it is enabled: two models now
+    page.get_by_role("option", name="tiny-sr").wait_for()
+    assert page.get_by_role("option", name="super-resolution").count() == 1  # the shipped one stays
