@@ -2,7 +2,7 @@
 
     super-resolution  photo -> area-downscaled by the model's scale -> model; PSNR/SSIM vs the photo,
                       and the same for plain bicubic upscaling (the baseline to beat); then the same
-                      from a copy degraded like the training inputs (blur, noise, JPEG: degraded_*)
+                      from four copies degraded like the training inputs (blur, noise, JPEG: degraded_*)
     colorization      photo -> gray -> model; PSNR/SSIM vs the photo; colourfulness of the output
                       (the gray input scores 0, the photo its own value)
     sketch-to-photo   photo -> extracted sketch -> model; PSNR/SSIM/L1 vs the photo
@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
+import functools
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,18 +21,19 @@ import cv2
 import numpy as np
 
 from . import metrics, tasks
-from .data.io import IMAGE_SUFFIXES, LoadedImage, read_image, to_float
+from .data.io import IMAGE_SUFFIXES, LoadedImage, read_image, to_float, to_uint8
 from .errors import TranslationError
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
 class Evaluation:
     task: str
     model: str
-    images: int = 0
     per_image: list[dict[str, float | str]] = field(default_factory=list)
+
+    @property
+    def images(self) -> int:
+        return len(self.per_image)
 
     @property
     def summary(self) -> dict[str, float]:
@@ -39,7 +41,7 @@ class Evaluation:
         return {k: float(np.mean([row[k] for row in self.per_image])) for k in keys}
 
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "summary": self.summary}
+        return {**dataclasses.asdict(self), "images": self.images, "summary": self.summary}
 
 
 def list_photos(folder: str | Path) -> list[Path]:
@@ -62,31 +64,33 @@ def _fit(rgb: np.ndarray, max_side: int, multiple: int) -> np.ndarray:
     return rgb[: h - h % multiple, : w - w % multiple]
 
 
-def _run(engine, rgb: np.ndarray, **kwargs) -> np.ndarray:
+def _run(engine, rgb: np.ndarray) -> np.ndarray:
+    """Translate float (or 8-bit) pixels as an 8-bit file would hold them; float output."""
     from .runtime import translate
 
-    return to_float(translate(LoadedImage(rgb=(rgb * 255).round().astype(np.uint8)), engine, **kwargs).rgb)
+    return to_float(translate(LoadedImage(rgb=to_uint8(rgb)), engine).rgb)
 
 
-def _super_resolution(engine, photo: np.ndarray) -> dict[str, float]:
+def _super_resolution(engine, photo: np.ndarray, seed: int) -> dict[str, float]:
     scale = engine.info.task.scale
     h, w = photo.shape[:2]
-    clean = cv2.resize(photo, (w // scale, h // scale), interpolation=cv2.INTER_AREA)
-    # the same photo through the training degradations (seeded by its content: the same every run)
-    seed = int(np.round(photo[:: max(1, h // 8), :: max(1, w // 8)] * 255).sum())
-    degraded = tasks.degrade(photo, scale, np.random.default_rng(seed))
-    row = {}
-    for prefix, low in (("", clean), ("degraded_", degraded)):
-        low = (low * 255).round() / 255  # what a user's 8-bit file holds
+
+    def scores(low: np.ndarray, prefix: str) -> dict[str, float]:
+        low = to_uint8(low)  # what a user's 8-bit file holds
         output = _run(engine, low)
-        bicubic = np.clip(cv2.resize(low, (w, h), interpolation=cv2.INTER_CUBIC), 0, 1)
-        row.update({f"{prefix}psnr": metrics.psnr(output, photo), f"{prefix}ssim": metrics.ssim(output, photo),
-                    f"{prefix}bicubic_psnr": metrics.psnr(bicubic, photo),
-                    f"{prefix}bicubic_ssim": metrics.ssim(bicubic, photo)})
-    return row
+        bicubic = np.clip(cv2.resize(to_float(low), (w, h), interpolation=cv2.INTER_CUBIC), 0, 1)
+        return {f"{prefix}psnr": metrics.psnr(output, photo), f"{prefix}ssim": metrics.ssim(output, photo),
+                f"{prefix}bicubic_psnr": metrics.psnr(bicubic, photo),
+                f"{prefix}bicubic_ssim": metrics.ssim(bicubic, photo)}
+
+    row = scores(cv2.resize(photo, (w // scale, h // scale), interpolation=cv2.INTER_AREA), "")
+    # the photo through the training degradations: a few seeded draws (one draw swings the score by a dB)
+    rng = np.random.default_rng(seed)
+    draws = [scores(tasks.degrade(photo, scale, rng), "degraded_") for _ in range(DEGRADED_DRAWS)]
+    return {**row, **{key: float(np.mean([d[key] for d in draws])) for key in draws[0]}}
 
 
-def _colorization(engine, photo: np.ndarray) -> dict[str, float]:
+def _colorization(engine, photo: np.ndarray, seed: int) -> dict[str, float]:
     gray = np.repeat(tasks.luminance(photo)[..., None], 3, axis=2)
     output = _run(engine, gray)
     return {"psnr": metrics.psnr(output, photo), "ssim": metrics.ssim(output, photo),
@@ -94,10 +98,21 @@ def _colorization(engine, photo: np.ndarray) -> dict[str, float]:
             "photo_colourfulness": metrics.colourfulness(photo)}
 
 
-def _sketch_to_photo(engine, photo: np.ndarray) -> dict[str, float]:
+def _sketch_to_photo(engine, photo: np.ndarray, seed: int) -> dict[str, float]:
     sketch = np.repeat(tasks.extract_sketch(photo)[..., None], 3, axis=2)
     output = _run(engine, sketch)
     return {"psnr": metrics.psnr(output, photo), "ssim": metrics.ssim(output, photo), "l1": metrics.l1(output, photo)}
+
+
+def _cycle(engine, back, photo: np.ndarray, seed: int) -> dict[str, float]:
+    restored = _run(back, _run(engine, photo))
+    return {"cycle_psnr": metrics.psnr(restored, photo), "cycle_l1": metrics.l1(restored, photo)}
+
+
+DEGRADED_DRAWS = 4   # degraded copies per photo for super-resolution's degraded_* scores
+# Each measure takes (engine, photo, seed): the seed (from the file name) is for random degradations.
+_MEASURES = {"super-resolution": _super_resolution, "colorization": _colorization,
+             "sketch-to-photo": _sketch_to_photo}
 
 
 def evaluate(model, photos: Sequence[str | Path], *, back_model=None, max_side: int = 512,
@@ -111,21 +126,18 @@ def evaluate(model, photos: Sequence[str | Path], *, back_model=None, max_side: 
     if task.name == "style-transfer" and back is None:
         raise TranslationError(f"{engine.info.name}: style transfer is measured by cycle reconstruction; "
                                "give the opposite direction with --back-model")
-    measure = {"super-resolution": _super_resolution, "colorization": _colorization,
-               "sketch-to-photo": _sketch_to_photo}.get(task.name)
-    multiple = max(1, task.scale)  # the low-resolution input must come from whole pixels
+    if task.name in _MEASURES:
+        measure = functools.partial(_MEASURES[task.name], engine)
+    elif back is not None:
+        measure = functools.partial(_cycle, engine, back)
+    else:
+        raise TranslationError(f"{engine.info.name}: no evaluation defined for task {task.name!r}")
     result = Evaluation(task=task.name, model=engine.info.name)
     for index, path in enumerate(photos):
-        photo = _fit(to_float(read_image(path).rgb), max_side, multiple)
-        if measure is not None:
-            row = measure(engine, photo)
-        elif back is not None:
-            restored = _run(back, _run(engine, photo))
-            row = {"cycle_psnr": metrics.psnr(restored, photo), "cycle_l1": metrics.l1(restored, photo)}
-        else:
-            raise TranslationError(f"{engine.info.name}: no evaluation defined for task {task.name!r}")
-        result.per_image.append({"image": Path(path).name, **row})
-        result.images += 1
+        # the low-resolution input must come from whole pixels: sides a multiple of the scale
+        photo = _fit(read_image(path).to_float(), max_side, task.scale)
+        name = Path(path).name
+        result.per_image.append({"image": name, **measure(photo, seed=zlib.crc32(name.encode()))})
         if progress:
             progress(index + 1, len(photos))
     return result
