@@ -151,10 +151,13 @@ def ship(recipe: Recipe, run_dir: Path, exports_dir: Path, *, cache: str | Path 
     if not found:
         raise TranslationError(f"{run_dir}: no checkpoint to ship; train first: translation train --recipe {recipe.name}")
     checkpoint = found[-1][1]
-    paths = {item.stem: export_generator(checkpoint, exports_dir / f"{item.stem}.onnx", which=item.generator,
-                                         task=item.task) for item in recipe.ships}
+    generators, paths = {}, {}
+    for item in recipe.ships:  # each generator read once, for its export and its card
+        net, config, info = generators[item.stem] = load_generator(checkpoint, which=item.generator)
+        paths[item.stem] = export_generator(net, exports_dir / f"{item.stem}.onnx", config=config, task=item.task,
+                                            info={**info, "source": checkpoint.name})
     for item in recipe.ships:
-        net, config, info = load_generator(checkpoint, which=item.generator)
+        net, config, info = generators[item.stem]
         back = recipe.eval_back.get(item.stem)
         # A style model is measured on what it is meant to take: photos for photo->art, art for art->photo.
         source = "art" if item.stem.endswith("2photo") else "photos"
@@ -196,6 +199,6 @@ def _count(data: Path, recipe: Recipe) -> dict[str, int]:
 def describe() -> str:
     lines = []
     for recipe in RECIPES.values():
-        files = ", ".join(f"{s.stem}.onnx" for s in recipe.ships)
+        files = ", ".join(f"exports/{s.stem}.onnx" for s in recipe.ships)
         lines.append(f"  {recipe.name:17s} {recipe.model:9s} -> {files}")
     return "\n".join(lines)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from translation.data.io import to_float
+from translation.data.io import to_float, to_uint8
 from translation.errors import TranslationError
 
 INPUT_SPACES: dict[str, int] = {"rgb": 3, "gray": 1, "lab_l": 1}
@@ -199,7 +199,7 @@ def _to_chw(pixels: np.ndarray) -> np.ndarray:
 
 
 def _to_hwc(output: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(output.transpose(1, 2, 0), dtype=np.float32)
+    return np.array(output.transpose(1, 2, 0), dtype=np.float32, order="C")  # always a new array
 
 
 def _encode_input(spec: TaskSpec, rgb: np.ndarray) -> np.ndarray:
@@ -207,13 +207,13 @@ def _encode_input(spec: TaskSpec, rgb: np.ndarray) -> np.ndarray:
 
     One new C x H x W array, scaled in place: no other full-size temporaries."""
     if spec.input_space == "rgb":
-        encoded, scale, offset = _to_chw(rgb), 2.0, 1.0
+        encoded, scale = _to_chw(rgb), 2.0
     elif spec.input_space == "gray":
-        encoded, scale, offset = _to_chw(luminance(rgb)), 2.0, 1.0
+        encoded, scale = _to_chw(luminance(rgb)), 2.0
     else:  # lab_l
-        encoded, scale, offset = _to_chw(rgb_to_lab(rgb)[:, :, 0]), 1 / 50.0, 1.0
+        encoded, scale = _to_chw(rgb_to_lab(rgb)[:, :, 0]), 1 / 50.0
     encoded *= np.float32(scale)
-    encoded -= np.float32(offset)
+    encoded -= np.float32(1.0)
     return np.clip(encoded, -1.0, 1.0, out=encoded)
 
 
@@ -256,14 +256,16 @@ def finish(spec: TaskSpec, output: np.ndarray, context: dict) -> np.ndarray:
             raise ValueError(f"lab_ab output needs 2 channels, got {output.shape[0]}")
         if "lab_l" not in context:
             raise ValueError("lab_ab output needs the context from prepare (its 'lab_l')")
-        ab = _resize(_to_hwc(output) * AB_SCALE, height, width, cv2.INTER_LINEAR)
+        ab = _to_hwc(output)
+        ab *= np.float32(AB_SCALE)
+        ab = _resize(ab, height, width, cv2.INTER_LINEAR)
         lab_l = context["lab_l"]
         if lab_l.shape != (height, width):
             lab_l = _resize(lab_l, height, width, cv2.INTER_LINEAR)
         return lab_to_rgb(np.dstack([lab_l, ab]))
     if output.shape[0] not in (1, 3):
         raise ValueError(f"{spec.output_space} output needs 1 or 3 channels, got {output.shape[0]}")
-    rgb = np.array(output.transpose(1, 2, 0), dtype=np.float32, order="C")  # a copy: ``output`` stays as it is
+    rgb = _to_hwc(output)
     rgb += 1.0
     rgb *= 0.5
     np.clip(rgb, 0.0, 1.0, out=rgb)  # in place from here: a 4096x4096 output is 200 MB per float copy
@@ -297,7 +299,7 @@ def extract_sketch(rgb: np.ndarray, *, sigma: float = 0.8, strength: float = 60.
 
 def degrade(rgb: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray:
     """A low-resolution version of a photo as cameras and the web make them: sometimes a little blur,
-    a downscale by ``scale`` (area, bilinear or bicubic), sometimes sensor noise and JPEG.
+    an area downscale by ``scale``, sometimes sensor noise and JPEG.
     H x W x 3 float [0, 1] -> (H // scale) x (W // scale) x 3 float32.
 
     Each degradation is applied to only part of the samples, so clean downscales (what most
@@ -314,8 +316,7 @@ def degrade(rgb: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray
     if rng.random() < 0.1:
         sigma = float(rng.uniform(0.2, max(0.3, 0.25 * scale)))  # at x4: up to 1 px before the downscale
         steps.append(A.GaussianBlur(sigma_limit=(sigma, sigma), blur_limit=0, p=1.0))
-    interpolation = cv2.INTER_AREA
-    steps.append(A.Resize(max(1, height // scale), max(1, width // scale), interpolation=interpolation))
+    steps.append(A.Resize(max(1, height // scale), max(1, width // scale), interpolation=cv2.INTER_AREA))
     if rng.random() < 0.15:
         std = float(rng.uniform(0.003, 0.02))
         steps.append(A.GaussNoise(std_range=(std, std), per_channel=bool(rng.random() < 0.7), p=1.0))
@@ -324,8 +325,7 @@ def degrade(rgb: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray
         steps.append(A.ImageCompression(compression_type="jpeg", quality_range=(quality, quality), p=1.0))
     pipeline = A.Compose(steps)
     pipeline.set_random_seed(int(rng.integers(2**31)))  # the noise pattern
-    as_uint8 = np.round(rgb * 255.0).astype(np.uint8)
-    return pipeline(image=as_uint8)["image"].astype(np.float32) / 255.0
+    return pipeline(image=to_uint8(rgb))["image"].astype(np.float32) / 255.0
 
 
 def _colorization_pair(spec: TaskSpec, rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

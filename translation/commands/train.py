@@ -9,17 +9,14 @@ from typing import Any
 
 from ..data.layout_trees import ALL_TREES
 from ..errors import TranslationError
+from ..recipes import describe as describe_recipes
 from ..training.config import MODEL_DEFAULTS, TrainConfig, load_config
 
 _D = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
 LAYOUTS = "dataset layouts (--data DATA):\n" + ALL_TREES
 
-RECIPE_LIST = """\
-  super-resolution  pix2pix   -> exports/super-resolution.onnx
-  colorization      pix2pix   -> exports/colorization.onnx
-  sketch-to-photo   pix2pix   -> exports/sketch-to-photo.onnx
-  style-transfer    cyclegan  -> exports/style-photo2art.onnx, exports/style-art2photo.onnx"""
+RECIPE_LIST = describe_recipes()
 
 OUTPUTS = """\
 outputs (RUN_DIR = --out, default runs/<model>-<name of DATA>):
@@ -167,7 +164,6 @@ def _add_options(p: argparse.ArgumentParser, model: str) -> None:
     run.add_argument("--resume", action="store_true",
                      help="continue the run in --out from its newest complete checkpoint (options not given "
                           "again are taken from that run)")
-    # Room for `--recipe NAME` (the default models' settings) as a base layer under the options given here.
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import TranslationError
+from .generator import Generator
 from .norms import conv_bias, norm_layer
 
 
@@ -24,18 +24,14 @@ class ResnetBlock(nn.Module):
         return x + self.conv_block(x)
 
 
-class ResnetGenerator(nn.Module):
+class ResnetGenerator(Generator):
     """Two stride-2 downsamplings, ``n_blocks`` residual blocks, two upsamplings; sides divisible by 4.
 
     With ``residual`` the output is ``clamp(input + network(input))`` (adds no parameters)."""
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, n_blocks: int = 9,
                  norm: str = "instance", dropout: bool = False, residual: bool = False) -> None:
-        super().__init__()
-        if residual and in_channels != out_channels:
-            raise TranslationError(f"a residual generator needs as many output channels as input channels "
-                                   f"(got {in_channels} in, {out_channels} out)")
-        self.residual = residual
+        super().__init__(in_channels, out_channels, residual)
         make_norm = norm_layer(norm)
         bias = conv_bias(norm)
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias),
@@ -52,7 +48,3 @@ class ResnetGenerator(nn.Module):
                        make_norm(ngf * mult // 2), nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.model(x)
-        return (x + y).clamp(-1.0, 1.0) if self.residual else y

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import TranslationError
+from .generator import Generator
 from .norms import conv_bias, norm_layer
 
 
@@ -54,18 +54,14 @@ class UnetSkipBlock(nn.Module):
         return torch.cat([x, self.model(x)], 1)
 
 
-class UnetGenerator(nn.Module):
+class UnetGenerator(Generator):
     """U-Net with ``num_downs`` stride-2 levels; H and W must be divisible by ``2 ** num_downs``.
 
     With ``residual`` the output is ``clamp(input + network(input))`` (adds no parameters)."""
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, num_downs: int = 8, ngf: int = 64,
                  norm: str = "batch", dropout: bool = True, residual: bool = False) -> None:
-        super().__init__()
-        if residual and in_channels != out_channels:
-            raise TranslationError(f"a residual generator needs as many output channels as input channels "
-                                   f"(got {in_channels} in, {out_channels} out)")
-        self.residual = residual
+        super().__init__(in_channels, out_channels, residual)
         if num_downs < 5:
             raise ValueError("a U-Net needs at least 5 downsamplings")
         block = UnetSkipBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
@@ -75,7 +71,3 @@ class UnetGenerator(nn.Module):
             block = UnetSkipBlock(ngf * mult, ngf * mult * 2, submodule=block, norm=norm)
         self.model = UnetSkipBlock(out_channels, ngf, in_channels=in_channels, submodule=block,
                                    outermost=True, norm=norm)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.model(x)
-        return (x + y).clamp(-1.0, 1.0) if self.residual else y

@@ -136,9 +136,8 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
         if main:
             wall = wall_before + time.monotonic() - started
             payload = _checkpoint_payload(config, data, family, schedulers, step, epoch, position, ranks,
-                                          wall, last_losses, last_scores, runtime.world_size)
-            # epochs completed (a checkpoint taken on an epoch's last batch comes before the epoch count moves)
-            payload["info"]["epochs"] = epoch + (position >= batches_per_epoch)
+                                          wall, last_losses, last_scores, runtime.world_size,
+                                          epoch_done=position >= batches_per_epoch)
             save_checkpoint(run_dir, step, payload, config.keep)
         runtime.barrier()
 
@@ -298,7 +297,9 @@ def _cpu_state(net: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def _checkpoint_payload(config: TrainConfig, data: TrainingData, family: Family, schedulers: dict, step: int,
                         epoch: int, position: int, ranks: list[dict[str, Any]], wall: float,
-                        losses: dict[str, float], scores: dict[str, float], world_size: int) -> dict[str, Any]:
+                        losses: dict[str, float], scores: dict[str, float], world_size: int, *,
+                        epoch_done: bool) -> dict[str, Any]:
+    """``epoch_done``: the epoch's last batch has run (a checkpoint taken there comes before ``epoch`` moves on)."""
     return {
         "kind": CHECKPOINT_KIND,
         "version": 1,
@@ -315,7 +316,7 @@ def _checkpoint_payload(config: TrainConfig, data: TrainingData, family: Family,
             "direction": config.direction,
             "crop_size": config.crop_size,
             "steps": step,
-            "epochs": epoch,
+            "epochs": epoch + epoch_done,   # completed epochs
             "wall_time_s": round(wall, 1),
             "losses": dict(losses),
             "validation": dict(scores),
