@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from .atomic import atomic_write_bytes
-from .errors import TranslationError
+from .errors import TranslationError, first_line
 from .networks import GeneratorConfig
 from .networks.checkpoint import detect_generator_config, load_generator
 from .tasks import TaskSpec, get_task
@@ -84,13 +84,16 @@ def export_generator(
         raise TranslationError(f"unknown norm mode {norm_mode!r}; choose one of {', '.join(NORM_MODES)}")
     overrides = _config_overrides(netG, ngf, norm, in_channels, out_channels, residual)
     net, config, checkpoint_info, source_name = _load(source, which, config, overrides)
-    spec = _resolve_task(task, {**checkpoint_info, **dict(info or {})}, config, source_name)
+    recorded = {**checkpoint_info, **dict(info or {})}
+    spec = _resolve_task(task, recorded, config, source_name)
 
-    net = per_image_norm(net) if norm_mode == "instance" else copy.deepcopy(net)
+    if norm_mode == "instance":
+        net = per_image_norm(net)  # a copy
+    elif isinstance(source, nn.Module):
+        net = copy.deepcopy(net)  # the caller's module must not change (.float().cpu().eval() below)
     net = net.float().cpu().eval()
-    tile = _tile_size(config, tile_size)
-    metadata = build_metadata(config, spec, norm_mode=norm_mode, tile_size=tile, fp16=fp16,
-                              training=_training_summary({**checkpoint_info, **dict(info or {})}, source_name))
+    metadata = build_metadata(config, spec, norm_mode=norm_mode, tile_size=_tile_size(config, tile_size),
+                              fp16=fp16, training=_training_summary(recorded, source_name))
 
     model = _to_onnx(net, config, opset)
     if fp16:
@@ -100,7 +103,7 @@ def export_generator(
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:
-        raise TranslationError(f"{out_path}: the exported graph is invalid ({str(exc).splitlines()[0]})") from None
+        raise TranslationError(f"{out_path}: the exported graph is invalid ({first_line(exc)})") from None
     try:
         data = model.SerializeToString()
     except ValueError as exc:  # protobuf's 2 GB limit: such a model would need external data files
@@ -218,10 +221,10 @@ def _tile_size(config: GeneratorConfig, tile_size: int | None) -> int:
     return tile_size
 
 
-def build_metadata(config: GeneratorConfig, spec: TaskSpec, *, norm_mode: str = "eval",
-                   tile_size: int | None = None, fp16: bool = False,
-                   training: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """The ``metadata_props`` of an exported model (all strings), per docs/ARCHITECTURE.md."""
+def build_metadata(config: GeneratorConfig, spec: TaskSpec, *, tile_size: int, norm_mode: str = "eval",
+                   fp16: bool = False, training: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The ``metadata_props`` of an exported model (all strings), per docs/ARCHITECTURE.md.
+    ``tile_size``: already checked (``_tile_size``)."""
     return {
         "translation.format_version": FORMAT_VERSION,
         **spec.to_metadata(),
@@ -231,7 +234,7 @@ def build_metadata(config: GeneratorConfig, spec: TaskSpec, *, norm_mode: str = 
         "out_channels": str(config.out_channels),
         "value_range": "-1,1",
         "size_multiple": str(config.size_multiple),
-        "tile_size": str(tile_size or recommended_tile_size(config)),
+        "tile_size": str(tile_size),
         "norm_mode": norm_mode,
         "precision": "fp16" if fp16 else "fp32",
         "training": json.dumps(dict(training or {}), sort_keys=True),

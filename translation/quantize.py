@@ -26,8 +26,9 @@ import onnx
 from onnx import helper, numpy_helper
 
 from .atomic import atomic_write_bytes
-from .data.io import IMAGE_SUFFIXES, read_image
-from .errors import TranslationError
+from .data.io import IMAGE_SUFFIXES, read_image, to_float
+from .data.layouts import list_images
+from .errors import TranslationError, first_line
 from .tasks import TaskSpec, finish, prepare
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,8 @@ def quantize_model(
     if precision != "fp32":
         raise TranslationError(f"{model_path}: a {precision} model; quantise the fp32 export instead "
                                "(translation export without --fp16)")
-    multiple = _positive(info.metadata.get("size_multiple"), 1)
-    size = crop_size or _positive(info.metadata.get("tile_size"), 256)
+    multiple = info.size_multiple
+    size = crop_size or info.tile_size
     if size % multiple:
         raise TranslationError(f"--crop-size {size} is not a multiple of {multiple}, which {model_path.name} needs")
     files = image_files(calibration)
@@ -99,7 +100,7 @@ def quantize_model(
     with tempfile.TemporaryDirectory(prefix="translation-quantize-") as tmp:
         quantized = Path(tmp) / "int8.onnx"
         _quantize(model_path, quantized, calibration_inputs, Path(tmp), method, per_channel, progress)
-        fp32 = Engine(model_path, providers="cpu", threads=threads)
+        fp32 = Engine(info, providers="cpu", threads=threads)
         int8 = Engine(quantized, providers="cpu", threads=threads)
         psnr = output_psnr(fp32, int8, info.task, checks)
         model = onnx.load(str(quantized))
@@ -126,12 +127,13 @@ def quantize_model(
 # ----------------------------------------------------------------------------------------- inputs
 
 def image_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
-    """The images of a folder (recursively, sorted) or the given files; ``TranslationError`` when none."""
+    """The images of a folder (recursively, sorted, hidden files skipped) or the given files;
+    ``TranslationError`` when none."""
     if isinstance(source, (str, Path)):
         folder = Path(source)
         if not folder.is_dir():
             raise TranslationError(f"{folder}: not a folder of calibration images")
-        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        files = list_images(folder)
         if not files:
             raise TranslationError(f"{folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) to calibrate on")
         return files
@@ -151,7 +153,7 @@ def model_crops(spec: TaskSpec, files: Sequence[Path], size: int, multiple: int,
     while readable:
         path = readable[index % len(readable)]
         try:
-            photo = read_image(path).to_float()
+            photo = read_image(path).rgb
         except TranslationError as exc:
             log.warning("skipping calibration image %s", exc)
             readable.remove(path)
@@ -160,11 +162,13 @@ def model_crops(spec: TaskSpec, files: Sequence[Path], size: int, multiple: int,
         height, width = photo.shape[:2]
         if min(height, width) < side:  # scale up small images so a whole crop fits
             ratio = side / min(height, width)
-            photo = cv2.resize(photo, (max(side, round(width * ratio)), max(side, round(height * ratio))),
-                               interpolation=cv2.INTER_CUBIC)
+            photo = np.clip(cv2.resize(to_float(photo), (max(side, round(width * ratio)),
+                                                         max(side, round(height * ratio))),
+                                       interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
             height, width = photo.shape[:2]
         top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
-        model_input, context = prepare(spec, np.clip(photo[top:top + side, left:left + side], 0.0, 1.0))
+        # prepare converts the crop to float itself: no float copy of the whole photo
+        model_input, context = prepare(spec, photo[top:top + side, left:left + side])
         yield _pad_to_multiple(model_input, multiple)[None], context
     raise TranslationError(f"none of the {len(files)} calibration images could be read")
 
@@ -179,13 +183,6 @@ def _pad_to_multiple(image: np.ndarray, multiple: int) -> np.ndarray:
     if pad_h or pad_w:
         image = np.pad(image, ((0, 0), (0, pad_h), (0, pad_w)), mode="reflect")
     return np.ascontiguousarray(image, dtype=np.float32)
-
-
-def _positive(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value is not None and int(value) > 0 else default
-    except ValueError:
-        return default
 
 
 # ----------------------------------------------------------------------------------------- quantisation
@@ -231,7 +228,7 @@ def _quantize(source: Path, target: Path, inputs: list[np.ndarray], workdir: Pat
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=calibrate)
     except Exception as exc:  # noqa: BLE001
-        raise TranslationError(f"{source}: quantisation failed ({str(exc).splitlines()[0][:200]})") from None
+        raise TranslationError(f"{source}: quantisation failed ({first_line(exc, 200)})") from None
 
 
 def phase_convolutions(model: onnx.ModelProto) -> tuple[onnx.ModelProto, int]:

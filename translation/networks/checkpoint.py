@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import TranslationError
+from ..errors import TranslationError, first_line
 from .config import GeneratorConfig
 
 CHECKPOINT_KIND = "translation.checkpoint"
@@ -35,8 +35,7 @@ def read_checkpoint(path: str | Path) -> Any:
             f"{path}: refused to load: the file holds pickled Python objects, not only weights "
             f"({_unpickling_reason(exc)}); re-save it as a plain state_dict") from None
     except Exception as exc:  # noqa: BLE001 - any failure to parse means a corrupt or foreign file
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        reason = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        reason = f"{type(exc).__name__}: {first_line(exc)}" if str(exc).strip() else type(exc).__name__
         raise TranslationError(f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): {reason[:200]}") from None
 
 

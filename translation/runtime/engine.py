@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from ..errors import TranslationError
+from ..errors import TranslationError, first_line
 from .models import ModelInfo, resolve_model
 
 log = logging.getLogger(__name__)
@@ -167,8 +167,7 @@ class Engine:
         try:
             return ort.InferenceSession(str(self.info.path), self._options(), providers=providers)
         except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise TranslationError(f"{self.info.path}: cannot load the model ({reason[:200]})") from None
+            raise TranslationError(f"{self.info.path}: cannot load the model ({first_line(exc, 200)})") from None
         finally:
             ort.set_default_logger_severity(_ORT_ERROR)
 
@@ -189,9 +188,8 @@ class Engine:
                 return self._run_bound(batch)
             return self._session.run([self._output], {self._input: batch})[0]
         except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise TranslationError(f"{self.info.path}: inference failed on a batch of shape {batch.shape} "
-                                   f"({reason[:200]})") from None
+                                   f"({first_line(exc, 200)})") from None
 
     def _run_bound(self, batch: np.ndarray) -> np.ndarray:
         device, index = self._ort_device
