@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
 from translation.runtime import ModelInfo
@@ -26,17 +25,9 @@ def _plain(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _training_summary(metadata: dict[str, str]) -> dict[str, Any]:
-    try:
-        summary = json.loads(metadata.get("training") or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return summary if isinstance(summary, dict) else {}
-
-
 def model_card(info: ModelInfo, device: str | None = None) -> str:
     """A short description (from the card, if any) and a two-column table of what matters to a user."""
-    card = info.card if isinstance(info.card, dict) else {}
+    card = info.card or {}
     meta = info.metadata
     spec = info.task
     rows: list[tuple[str, Any]] = [
@@ -51,7 +42,7 @@ def model_card(info: ModelInfo, device: str | None = None) -> str:
         rows.append(("Network", meta["network"]))
     if meta.get("tile_size") and meta["tile_size"] != "0":
         rows.append(("Default tile", f"{meta['tile_size']} px"))
-    training = _training_summary(meta)
+    training = info.training
     rows += [(key.replace("_", " ").capitalize(), training[key]) for key in _TRAINING_KEYS if key in training]
     rows += [(str(key).replace("_", " ").capitalize(), value) for key, value in card.items()
              if key not in ("description", "name", "task") and value not in (None, "", [], {})]

@@ -21,14 +21,16 @@ import gradio as gr
 import numpy as np
 
 from translation.atomic import atomic_path
-from translation.data.io import DEFAULT_MAX_PIXELS, LoadedImage, read_image, to_uint8, write_image
+from translation.convert import check_format
+from translation.data.io import (DEFAULT_MAX_PIXELS, LoadedImage, read_image, to_float, to_uint8, to_uint16,
+                                 write_image)
 from translation.errors import TranslationError
 from translation.runtime import translate
 from translation.tasks import extract_sketch
 
 from .cards import image_summary, model_card, run_summary
 from .models import ModelRegistry
-from .workspace import Workspace, check_format, safe_stem
+from .workspace import Workspace, safe_stem
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +118,7 @@ class AppHandlers:
         loaded = self._read(composite)
         paper = loaded.to_float()
         if loaded.alpha is not None:
-            alpha = (loaded.alpha.astype(np.float32) / (65535.0 if loaded.bit_depth == 16 else 255.0))[:, :, None]
+            alpha = to_float(loaded.alpha)[:, :, None]
             paper = paper * alpha + (1.0 - alpha)
         if float(paper.min()) > 0.97:
             raise gr.Error("The sketchpad is empty: draw something first.", print_exception=False)
@@ -233,15 +235,19 @@ class AppHandlers:
         progress(0, desc=f"loading {model}")
         engine = self.registry.engine(model)
         started = time.perf_counter()
-        result = translate(loaded, engine, tile_size=tile, sketch_from_photo=sketch_from_photo,
+        model_input = shown_input = loaded
+        if sketch_from_photo:  # extracted once: the model gets it, and the preview shows it
+            sketch = extract_sketch(loaded.rgb)[:, :, None]
+            shown_input = LoadedImage(rgb=np.repeat(to_uint8(sketch), 3, axis=2), alpha=loaded.alpha)
+            if loaded.bit_depth == 16:  # the model gets the sketch at the source's bit depth
+                model_input = LoadedImage(rgb=np.repeat(to_uint16(sketch), 3, axis=2), alpha=loaded.alpha)
+            else:
+                model_input = shown_input
+        result = translate(model_input, engine, tile_size=tile,
                            progress=lambda done, total: progress((done, total), desc="translating", unit="tiles"))
         seconds = time.perf_counter() - started
         folder = self.workspace.new_folder()
         path = write_image(self.workspace.output_path(folder, source_name, model, fmt), result.rgb, result.alpha)
-        shown_input = loaded
-        if sketch_from_photo:  # show the line drawing the model really got
-            sketch = to_uint8(extract_sketch(loaded.to_float()))
-            shown_input = LoadedImage(rgb=np.repeat(sketch[:, :, None], 3, axis=2), alpha=loaded.alpha)
         summary = run_summary(model, (loaded.width, loaded.height), (result.width, result.height),
                               engine.device, seconds, path.name)
         return _preview_pair(shown_input, result, folder), str(path), summary

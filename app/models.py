@@ -28,12 +28,11 @@ class ModelRegistry:
         self._devices: dict[str, str] = {}
         self.refresh()
 
-    def refresh(self) -> list[ModelInfo]:
+    def refresh(self) -> None:
         """Scan the model folders again, so models exported while the app runs appear."""
         # find_models gives one model per name: the first folder (--models, then $TRANSLATION_MODELS) wins
         self._models = {info.name: info for info in find_models(self.extra_dirs)}
         log.info("models: %s", ", ".join(f"{m.name} ({m.task.name})" for m in self._models.values()) or "none")
-        return self.models
 
     @property
     def models(self) -> list[ModelInfo]:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import gradio as gr
 
+from translation.convert import OUTPUT_FORMATS
 from translation.data.io import IMAGE_SUFFIXES
 
 from .cards import missing_model_notice
 from .handlers import AppHandlers
 from .models import STYLE_DIRECTIONS
-from .workspace import OUTPUT_FORMATS
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 INFERENCE = "inference"  # the concurrency group every model run belongs to

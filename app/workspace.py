@@ -9,11 +9,11 @@ import time
 import uuid
 from pathlib import Path
 
+from translation.convert import check_format
 from translation.errors import TranslationError
 
 log = logging.getLogger(__name__)
 
-OUTPUT_FORMATS = ("png", "jpg", "webp")
 KEEP_OUTPUTS_SECONDS = 24 * 3600   # a long-running app forgets outputs older than this
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -24,7 +24,7 @@ def safe_stem(name: str | None, default: str = "image") -> str:
     Request data (an upload's original name) never becomes a path of its own: separators, dots at the
     start and anything outside [A-Za-z0-9._-] are replaced, so the result cannot leave its folder.
     """
-    stem = Path(str(name or "")).stem if name else ""
+    stem = Path(name).stem if name else ""
     stem = _UNSAFE.sub("_", stem).strip("._-")[:80]
     return stem or default
 
@@ -80,12 +80,3 @@ class Workspace:
         if self.root.exists():
             shutil.rmtree(self.root, ignore_errors=True)
             log.info("removed the app's temporary folder %s", self.root)
-
-
-def check_format(output_format: str) -> str:
-    fmt = str(output_format or "").lower().lstrip(".")
-    fmt = "jpg" if fmt == "jpeg" else fmt
-    if fmt not in OUTPUT_FORMATS:
-        raise TranslationError(f"output format {output_format!r} is not offered; "
-                               f"use one of {', '.join(OUTPUT_FORMATS)}")
-    return fmt

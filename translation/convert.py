@@ -146,6 +146,15 @@ def collect_inputs(inputs: Sequence[str | Path], options: ConvertOptions, *, ski
     return unique, missing
 
 
+def check_format(output_format: str) -> str:
+    """An output format as offered ("png", "jpg" or "webp"): case, a leading dot and "jpeg" are accepted."""
+    fmt = str(output_format or "").lower().lstrip(".")
+    fmt = "jpg" if fmt == "jpeg" else fmt
+    if fmt not in OUTPUT_FORMATS:
+        raise TranslationError(f"unknown output format {output_format!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
+    return fmt
+
+
 def output_name(template: str, source: Path, model: str, task: str, fmt: str) -> str:
     fields = {"stem": source.stem, "model": model, "task": task, "ext": source.suffix.lstrip(".").lower()}
     for _, name, _, _ in string.Formatter().parse(template):
@@ -164,11 +173,7 @@ def output_name(template: str, source: Path, model: str, task: str, fmt: str) ->
 def plan_jobs(inputs: Sequence[str | Path], out_dir: str | Path, *, model: str, task: str,
               options: ConvertOptions) -> Plan:
     """Map every input image to its output path; refuse plans that would overwrite inputs."""
-    fmt = options.format.lower().lstrip(".")
-    if fmt == "jpeg":
-        fmt = "jpg"
-    if fmt not in OUTPUT_FORMATS:
-        raise TranslationError(f"unknown output format {options.format!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
+    fmt = check_format(options.format)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise TranslationError(f"{out_dir}: the output location is a file, not a folder")
@@ -189,8 +194,10 @@ def plan_jobs(inputs: Sequence[str | Path], out_dir: str | Path, *, model: str, 
                                    "use --name with {ext} (e.g. '{stem}_{ext}') to tell them apart")
         claimed[real] = path
         jobs.append(Job(path, output))
-    todo = [job for job in jobs if options.overwrite or not job.output.is_file()]
-    done = [job for job in jobs if not options.overwrite and job.output.is_file()]
+    todo: list[Job] = []
+    done: list[Job] = []
+    for job in jobs:
+        (todo if options.overwrite or not job.output.is_file() else done).append(job)
     return Plan(todo, done, missing, not_images)
 
 
@@ -257,6 +264,7 @@ class _Pipeline:
         self.decoding: collections.deque[tuple[Job, int, Future]] = collections.deque()
         self.encoding: collections.deque[tuple[Job, int, Future]] = collections.deque()
         self.next_job = 0
+        self._next_cost: int | None = None   # pixels of jobs[next_job], once its header has been read
         self.pixels_in_flight = 0
         self.scale = engine.info.task.scale ** 2
 
@@ -271,11 +279,14 @@ class _Pipeline:
     def _top_up(self) -> None:
         while len(self.decoding) < 2 * self.workers and self.next_job < len(self.jobs):
             job = self.jobs[self.next_job]
-            cost = image_pixels(job.source) * self.scale
+            if self._next_cost is None:  # read the header once, however often the budget makes it wait
+                self._next_cost = image_pixels(job.source) * self.scale
+            cost = self._next_cost
             busy = self.pixels_in_flight > 0 or self.decoding or self.encoding
             if busy and self.pixels_in_flight + cost > self.options.pixel_budget:
                 return
             self.next_job += 1
+            self._next_cost = None
             self.pixels_in_flight += cost
             self.decoding.append((job, cost, self.decoders.submit(self._decode, job)))
 
