@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import statistics
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from macs import count_macs, cpu_peak, publish  # noqa: E402
+from macs import count_macs, cpu_peak, load_average, publish  # noqa: E402
 
 from translation.errors import TranslationError  # noqa: E402
 from translation.evaluation import evaluate, list_photos  # noqa: E402
@@ -58,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    loads = [" ".join(f"{v:.2f}" for v in os.getloadavg())]
+    loads = [load_average()]
     started = time.perf_counter()
     net, config, info = load_generator(args.checkpoint)
     net = net.float().eval()
@@ -90,7 +89,7 @@ def main() -> None:
         engines = {"PyTorch eager fp32": eager, "ONNX Runtime fp32": lambda: fp32.run(x),
                    "ONNX Runtime INT8": lambda: int8.run(x)}
         seconds = timed(engines, args.runs, args.repeats)
-        loads.append(" ".join(f"{v:.2f}" for v in os.getloadavg()))
+        loads.append(load_average())
         sizes = {"ONNX Runtime fp32": fp32_path.stat().st_size, "ONNX Runtime INT8": result.path.stat().st_size}
 
     macs = count_macs(net, *x.shape)

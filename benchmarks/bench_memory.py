@@ -13,7 +13,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
@@ -58,14 +57,12 @@ def main() -> None:
             command = [str(Path(sys.executable).parent / "translation"), "convert", "--model", str(model),
                        str(tmp / "in"), "-o", str(out), "--device", "cpu", "--threads", str(args.threads),
                        *args.extra]
-            start = time.perf_counter()
             measured = json.loads(subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True,
                                                  text=True, check=True).stdout)
             assert measured["rc"] == 0 and (out / "big.png").is_file(), measured["stderr"]
             print(f"{name} ngf {args.ngf} ({model.stat().st_size / 1e6:.0f} MB model), {args.size}x{args.size} "
                   f"JPEG -> PNG {' '.join(args.extra)}: peak RSS {measured['max_rss_kib'] / 1024 ** 2:.2f} GiB, "
                   f"{measured['seconds']:.1f} s", flush=True)
-            del start
 
 
 if __name__ == "__main__":

@@ -96,6 +96,22 @@ def cpu_peak(cores: int | None = None, cpuinfo: Path = Path("/proc/cpuinfo")) ->
                    + (f"; x{int8} for int8 (VNNI)" if int8 > 1 else ""), bf16, int8)
 
 
+def publish(text: str, results: Path, append: bool) -> None:
+    """Print a benchmark's markdown table and, with ``append``, add it to an existing RESULTS.md."""
+    print(text)
+    if append:
+        if not results.exists():
+            raise SystemExit(f"{results}: does not exist (yet); not appending")
+        with results.open("a", encoding="utf-8") as handle:
+            handle.write("\n" + text)
+        print(f"appended to {results}", file=sys.stderr)
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as "a.aa b.bb c.cc"."""
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def main() -> None:
     from translation.networks import DiscriminatorConfig, GeneratorConfig, build_discriminator, build_generator
 
@@ -119,14 +135,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def publish(text: str, results: Path, append: bool) -> None:
-    """Print a benchmark's markdown table and, with ``append``, add it to an existing RESULTS.md."""
-    print(text)
-    if append:
-        if not results.exists():
-            raise SystemExit(f"{results}: does not exist (yet); not appending")
-        with results.open("a", encoding="utf-8") as handle:
-            handle.write("\n" + text)
-        print(f"appended to {results}", file=sys.stderr)

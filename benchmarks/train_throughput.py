@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from macs import count_macs, cpu_peak, publish  # noqa: E402
+from macs import count_macs, cpu_peak, load_average, publish  # noqa: E402
 
 from translation.data.datasets import EpochSampler  # noqa: E402
 from translation.networks import build_generator  # noqa: E402
@@ -113,9 +113,9 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def step_runner(case: Case, ngf: int, plan: SpeedPlan, device: torch.device, compile: bool) -> Callable[[], None]:
+def step_runner(case: Case, ngf: int, plan: SpeedPlan, device: torch.device) -> Callable[[], None]:
     """One training step of the real family on a fixed synthetic batch (already on the device)."""
-    config = config_for(case, ngf, compile, device)
+    config = config_for(case, ngf, plan.compile, device)
     spec = get_task("custom")
     torch.manual_seed(0)
     family = FAMILIES[case.model](config, spec, Runtime(device), plan)
@@ -195,10 +195,6 @@ def measure(runners: dict[str, Callable[[], None]], case: Case, device: torch.de
     return rates
 
 
-def load_average() -> str:
-    return " ".join(f"{v:.2f}" for v in os.getloadavg())
-
-
 def machine(device: torch.device, threads: int) -> str:
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)}, torch {torch.__version__}"
@@ -264,12 +260,12 @@ def main() -> None:
         for case in cases:
             config = config_for(case, args.ngf, args.compile, device)
             plans = variants(args.variants, config, device)
-            runners = {name: step_runner(case, args.ngf, plan, device, args.compile) for name, plan in plans.items()}
+            runners = {name: step_runner(case, args.ngf, plan, device) for name, plan in plans.items()}
+            loader_case = dataclasses.replace(case, steps=max(case.steps, 12))
             if (args.loader is not None and (not args.loader or case.model in args.loader) and case.batch == 1
                     and {"plain", "fast"} <= plans.keys()):
                 data_dir = write_dataset(Path(tmp) / case.model, case.model, case.size + case.size // 8, 8)
                 workers = min(2, os.cpu_count() or 1)
-                loader_case = dataclasses.replace(case, steps=max(case.steps, 12))
                 full = plan_speed(config_for(case, args.ngf, args.compile, device, workers=workers), device)
                 for name, plan in (("plain+loader", plans["plain"]), ("fast+loader", full)):
                     runners[name] = loader_runner(loader_case, args.ngf, plan, device, data_dir, workers)
@@ -279,8 +275,7 @@ def main() -> None:
             rates = measure(step_runners, case, device, args.warmup, args.repeats)
             loader_runners = {k: v for k, v in runners.items() if k.endswith("+loader")}
             if loader_runners:
-                rates |= measure(loader_runners, dataclasses.replace(case, steps=max(case.steps, 12)), device,
-                                 0, args.repeats)
+                rates |= measure(loader_runners, loader_case, device, 0, args.repeats)
             macs = training_macs(case, args.ngf)
             rows.append((case, plans, rates, macs))
             loads.append(load_average())
