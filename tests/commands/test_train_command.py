@@ -69,11 +69,11 @@ def test_cyclegan_command(tmp_path):
     run = tmp_path / "run"
     args = ["train", "cyclegan", "--data", str(data), "--out", str(run), "--netG", "resnet_1blocks", "--ngf", "4",
             "--ndf", "4", "--crop-size", "32", "--preprocess", "crop", "--epochs", "1", "--epochs-decay", "1",
-            "--gan-mode", "hinge", "--lambda-identity", "0", "--workers", "0", "--device", "cpu"]
+            "--gan-mode", "hinge", "--lambda-identity", "0", "--rotate", "--workers", "0", "--device", "cpu"]
     assert main(args) == 0
     config = json.loads((run / "config.json").read_text())
-    assert (config["gan_mode"], config["norm"], config["lambda_identity"], config["preprocess"]) == (
-        "hinge", "instance", 0.0, "crop")
+    assert (config["gan_mode"], config["norm"], config["lambda_identity"], config["preprocess"], config["rotate"]) == (
+        "hinge", "instance", 0.0, "crop", True)
     assert (run / "latest_net_G_A.pth").is_file() and (run / "latest_net_G_B.pth").is_file()
     records = [json.loads(line) for line in (run / "losses.jsonl").read_text().splitlines()]
     assert records[-1]["step"] == 6 and "idt_A" not in records[-1]

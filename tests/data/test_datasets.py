@@ -81,6 +81,22 @@ def test_resize_modes():
         AugmentConfig("resize_and_crop", 20, 32)
 
 
+def test_rotate_draws_all_eight_symmetries_for_both_halves():
+    image = np.arange(16 * 16 * 3, dtype=np.uint8).reshape(16, 16, 3)
+    symmetries = [np.rot90(flipped, k) for flipped in (image, image[:, ::-1]) for k in range(4)]
+    rotate = build_pipeline(AugmentConfig("crop", 16, 16, rotate=True), train=True)
+    seen = set()
+    for seed in range(60):
+        a, b = apply(rotate, seed, image, image.copy())
+        np.testing.assert_array_equal(a, b)  # one transform for the pair
+        seen.add(next(i for i, s in enumerate(symmetries) if np.array_equal(a, s)))
+    assert seen == set(range(8))
+    flip_only = build_pipeline(AugmentConfig("crop", 16, 16), train=True)
+    outcomes = {apply(flip_only, seed, image)[0].tobytes() for seed in range(30)}
+    assert outcomes == {image.tobytes(), image[:, ::-1].tobytes()}  # without rotate: horizontal flips only
+    held_out = build_pipeline(AugmentConfig("crop", 16, 16, rotate=True), train=False)
+    np.testing.assert_array_equal(apply(held_out, 3, image)[0], image)
+
 def test_random_scale_sees_the_photo_at_many_scales():
     # a 200 x 100 image of horizontal stripes 2 px apart: the smaller the scale, the finer the stripes
     image = np.zeros((100, 200, 3), np.uint8)

@@ -104,6 +104,10 @@ def _add_options(p: argparse.ArgumentParser, model: str) -> None:
     data.add_argument("--load-size", type=int, help="resize to this before cropping" + default("load_size"))
     data.add_argument("--crop-size", type=int, help="training crop" + default("crop_size"))
     data.add_argument("--no-flip", dest="flip", action="store_false", help="no random horizontal flips")
+    data.add_argument("--rotate", action="store_true",
+                      help="random 90-degree turns and flips in both axes (the square's eight symmetries) instead "
+                           "of horizontal flips: more varied crops for content with no up and down, such as "
+                           "super-resolution texture; not for photos whose sky must stay up")
     data.add_argument("--repeats", type=int, help="visits of each training image per epoch, each with its own "
                       "random crop (for small datasets)" + default("repeats"))
     data.add_argument("--workers", type=int, help="data-loading processes" + default("workers"))

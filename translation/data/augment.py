@@ -30,6 +30,7 @@ class AugmentConfig:
     load_size: int = 286
     crop_size: int = 256
     flip: bool = True
+    rotate: bool = False    # all eight symmetries of the square (90-degree turns and flips) instead of flip
     size_multiple: int = 1  # "none" pads height and width up to a multiple of this
 
     def __post_init__(self) -> None:
@@ -41,7 +42,7 @@ class AugmentConfig:
 
 
 def build_pipeline(config: AugmentConfig, *, train: bool) -> A.Compose:
-    """Resize step, then a random crop and flip when training (a centre crop, no flip, otherwise).
+    """Resize step, then a random crop and flip (or turn) when training (a centre crop, no flip, otherwise).
 
     Call it with ``image=`` and optionally ``image_b=``: both get exactly the same transform.
     """
@@ -60,7 +61,9 @@ def build_pipeline(config: AugmentConfig, *, train: bool) -> A.Compose:
     else:
         crop = A.RandomCrop if train else A.CenterCrop
         steps.append(crop(config.crop_size, config.crop_size))
-    if train and config.flip:
+    if train and config.rotate:
+        steps.append(A.SquareSymmetry(p=1.0))  # one of the eight, uniformly (identity included)
+    elif train and config.flip:
         steps.append(A.HorizontalFlip(p=0.5))
     return A.Compose(steps, additional_targets={"image_b": "image"})
 

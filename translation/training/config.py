@@ -43,6 +43,7 @@ class TrainConfig:
     load_size: int = 286
     crop_size: int = 256
     flip: bool = True
+    rotate: bool = False              # 90-degree turns and flips in both axes (tasks without an up, e.g. super-resolution)
     val_fraction: float = 0.05
     val_max: int = 100                # validate on at most this many images
     repeats: int = 1                  # visits of each training image per epoch (small datasets)
@@ -103,7 +104,7 @@ class TrainConfig:
     def augment(self) -> AugmentConfig:
         from ..data.augment import AugmentConfig
 
-        return AugmentConfig(self.preprocess, self.load_size, self.crop_size, self.flip,
+        return AugmentConfig(self.preprocess, self.load_size, self.crop_size, self.flip, self.rotate,
                              self.generator().size_multiple)
 
     @property
