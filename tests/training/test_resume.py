@@ -91,6 +91,13 @@ def test_interrupted_checkpoint_writes_are_ignored(aligned_data, tiny, tmp_path,
         assert (run / log).read_text() == (straight / log).read_text()
     assert [s for s, _ in list_checkpoints(run)] == [8, 16, 24, 32]  # the broken one was rewritten
 
+    caplog.clear()  # resuming the finished run trains nothing and says how far it went
+    with caplog.at_level(logging.INFO, logger="translation"):
+        train(tiny("pix2pix", aligned_data, run, resume=True, **settings))
+    assert f"done: 32 steps, 2 epochs; run folder {run}" in "\n".join(r.getMessage() for r in caplog.records)
+    assert_identical(weights(straight, ["G"]), weights(run, ["G"]))
+    assert [s for s, _ in list_checkpoints(run)] == [8, 16, 24, 32]
+
 
 def test_resume_refusals(aligned_data, tiny, tmp_path):
     run = tmp_path / "run"

@@ -206,7 +206,8 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
                 if flags:
                     log.info("latest_net_%s.pth: the reference layout cannot record it all; export it with %s "
                              "(the checkpoints in %s record everything)", name, flags, run_dir / "checkpoints")
-        log.info("done: %d steps, %d epochs; run folder %s", step, epoch, run_dir)
+        completed = epoch + (position >= batches_per_epoch)  # a finished run resumed again stops at the end
+        log.info("done: %d steps, %d epochs; run folder %s", step, completed, run_dir)
     return run_dir
 
 
