@@ -52,12 +52,13 @@ _PIX2PIX = dict(netG="unet_256", ngf=32, ndf=32, crop_size=256, batch_size=4, re
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("super-resolution", "x4 super-resolution: bicubic upscale refined by a residual U-Net (5 levels, "
-           "no norm, as in EDSR) trained on photo crops at random scales, area-downscaled with occasional blur, "
-           "noise and JPEG; L1 with a faint PatchGAN term (lambda_L1 10000): a stronger one trades PSNR for texture",
+           "no norm, as in EDSR) trained on photo crops at random scales, turns and flips, area-downscaled with "
+           "occasional blur, noise and JPEG; L1 with a faint PatchGAN term (lambda_L1 100000): a stronger one "
+           "trades PSNR for texture",
            "pix2pix", {**_PIX2PIX, "task": "super-resolution", "netG": "unet_32", "crop_size": 128,
-                       "preprocess": "random_scale", "load_size": 512, "norm": "none", "dropout": False,
-                       "residual": True, "lambda_l1": 10000.0, "lr": 5e-4, "beta1": 0.9,
-                       "epochs": 60, "epochs_decay": 60, "save_every": 480, "sample_every": 960},
+                       "preprocess": "random_scale", "load_size": 512, "rotate": True, "norm": "none",
+                       "dropout": False, "residual": True, "lambda_l1": 100000.0, "lr": 5e-4, "beta1": 0.9,
+                       "epochs": 120, "epochs_decay": 120, "save_every": 480, "sample_every": 960},
            (Shipped("super-resolution", "G", "super-resolution", "Super-resolution x4"),)),
     Recipe("colorization", "L -> ab colorization (Lab colour space), pix2pix U-Net with batch norm",
            "pix2pix", {**_PIX2PIX, "task": "colorization", "load_size": 286, "epochs": 10, "epochs_decay": 10},
