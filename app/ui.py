@@ -179,6 +179,22 @@ def _model_dropdown(names: list[str], label: str = "Model") -> gr.Dropdown:
                        allow_custom_value=False)
 
 
+def _model_card(describe, model: gr.components.Component, *, folded: bool = True) -> gr.Markdown:
+    """The chosen model's card, redrawn when the choice changes (see ``_redraw_card_after`` for runs)."""
+    if folded:
+        with gr.Accordion("Model card", open=False):
+            card = gr.Markdown(describe(model.value), elem_classes="model-card")
+    else:
+        card = gr.Markdown(describe(model.value), elem_classes="model-card")
+    model.change(describe, model, card, api_visibility="private", show_progress="hidden")
+    return card
+
+
+def _redraw_card_after(run, describe, model: gr.components.Component, card: gr.Markdown) -> None:
+    """After a successful run the card can name the device the model ran on (known once it is loaded)."""
+    run.success(describe, model, card, api_visibility="private", show_progress="hidden")
+
+
 def _style_choices(names: list[str]) -> list[tuple[str, str]]:
     """(label, value) per style model: the shipped pair as "photo → art" / "photo2art" first, others by name."""
     shipped = [n for n in STYLE_DIRECTIONS if n in names]
@@ -210,14 +226,12 @@ def _task_tab(tab: TaskTab, handlers: AppHandlers, examples_dir: Path | None, ru
             _examples(tab.task, image, examples_dir)
         with gr.Column():
             out = _result_column(tab.task)
-    with gr.Accordion("Model card", open=False):
-        card = gr.Markdown(describe(model.value) if names else "", elem_classes="model-card")
+    card = _model_card(describe, model)
 
     _watch_upload(handlers, image, info)
-    model.change(describe, model, card, api_visibility="private", show_progress="hidden")
     fn = getattr(handlers, tab.api_name)
-    run.click(fn, [image, model, tile, fmt], out.as_list(), api_name=tab.api_name, **run_options).success(
-        describe, model, card, api_visibility="private", show_progress="hidden")
+    _redraw_card_after(run.click(fn, [image, model, tile, fmt], out.as_list(), api_name=tab.api_name, **run_options),
+                       describe, model, card)
     if tab.task == "style-transfer":
         return ModelPicker(model, [run], lambda: _style_choices(registry.names(tab.task)))
     return ModelPicker(model, [run], lambda: registry.names(tab.task), locked_when_single=True)
@@ -244,15 +258,14 @@ def _sketch_tab(tab: TaskTab, handlers: AppHandlers, names: list[str], examples_
             tile, fmt = _options()
         with gr.Column():
             out = _result_column(tab.task)
-    with gr.Accordion("Model card", open=False):
-        card = gr.Markdown(handlers.describe_model(model.value) if names else "", elem_classes="model-card")
+    card = _model_card(handlers.describe_model, model)
 
     _watch_upload(handlers, image, info)
-    model.change(handlers.describe_model, model, card, api_visibility="private", show_progress="hidden")
-    run_upload.click(handlers.sketch_to_photo, [image, extract, model, tile, fmt], out.as_list(),
-                     api_name="sketch_to_photo", **run_options)
-    run_drawing.click(handlers.sketch_drawing_to_photo, [pad, model, tile, fmt], out.as_list(),
-                      api_name="sketch_drawing_to_photo", **run_options)
+    for event in (run_upload.click(handlers.sketch_to_photo, [image, extract, model, tile, fmt], out.as_list(),
+                                   api_name="sketch_to_photo", **run_options),
+                  run_drawing.click(handlers.sketch_drawing_to_photo, [pad, model, tile, fmt], out.as_list(),
+                                    api_name="sketch_drawing_to_photo", **run_options)):
+        _redraw_card_after(event, handlers.describe_model, model, card)
     return ModelPicker(model, [run_upload, run_drawing], lambda: handlers.registry.names(tab.task),
                        locked_when_single=True)
 
@@ -276,12 +289,11 @@ def _custom_tab(handlers: AppHandlers, examples_dir: Path | None,
             _examples("custom", image, examples_dir)
         with gr.Column():
             out = _result_column("custom")
-            card = gr.Markdown(handlers.describe_model(model.value), elem_classes="model-card")
+            card = _model_card(handlers.describe_model, model, folded=False)
 
     _watch_upload(handlers, image, info)
-    model.change(handlers.describe_model, model, card, api_visibility="private", show_progress="hidden")
-    run.click(handlers.custom, [image, model, tile, fmt], out.as_list(), api_name="custom", **run_options).success(
-        handlers.describe_model, model, card, api_visibility="private", show_progress="hidden")
+    _redraw_card_after(run.click(handlers.custom, [image, model, tile, fmt], out.as_list(), api_name="custom",
+                                 **run_options), handlers.describe_model, model, card)
     return ModelPicker(model, [run], registry.names), rescan, card
 
 

@@ -133,6 +133,8 @@ def test_a_drawing_on_the_sketchpad_becomes_a_picture(page):
     output.first.wait_for()
     assert output.count() == 2  # the drawing and the picture made of it, in the slider
     page.get_by_text("drawing-sketch-to-photo.png").first.wait_for()
+    page.get_by_text("Model card").filter(visible=True).click()  # the card now names where the model ran
+    page.locator(".model-card").filter(visible=True).get_by_role("cell", name="CPU", exact=True).wait_for()
     assert page.outside_requests == []
 
 
