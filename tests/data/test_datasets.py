@@ -97,6 +97,7 @@ def test_rotate_draws_all_eight_symmetries_for_both_halves():
     held_out = build_pipeline(AugmentConfig("crop", 16, 16, rotate=True), train=False)
     np.testing.assert_array_equal(apply(held_out, 3, image)[0], image)
 
+
 def test_random_scale_sees_the_photo_at_many_scales():
     # a 200 x 100 image of horizontal stripes 2 px apart: the smaller the scale, the finer the stripes
     image = np.zeros((100, 200, 3), np.uint8)

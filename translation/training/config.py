@@ -43,7 +43,7 @@ class TrainConfig:
     load_size: int = 286
     crop_size: int = 256
     flip: bool = True
-    rotate: bool = False              # 90-degree turns and flips in both axes (tasks without an up, e.g. super-resolution)
+    rotate: bool = False              # 90-degree turns and flips in both axes (content with no up and down)
     val_fraction: float = 0.05
     val_max: int = 100                # validate on at most this many images
     repeats: int = 1                  # visits of each training image per epoch (small datasets)
