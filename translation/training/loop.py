@@ -131,13 +131,17 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
             rows = [row for batch in sample_batches for row in family.visuals(to_device(batch))]
             save_grid(run_dir / "samples" / f"step_{step:09d}.png", rows)
 
+    def completed_epochs() -> int:
+        # on an epoch's last batch (a checkpoint there, a finished run resumed) ``epoch`` has not moved on yet
+        return epoch + (position >= batches_per_epoch)
+
     def checkpoint() -> None:
         ranks = runtime.gather({"rng": rng_state(device), "pools": family.pool_states()})
         if main:
             wall = wall_before + time.monotonic() - started
             payload = _checkpoint_payload(config, data, family, schedulers, step, epoch, position, ranks,
                                           wall, last_losses, last_scores, runtime.world_size,
-                                          epoch_done=position >= batches_per_epoch)
+                                          completed_epochs=completed_epochs())
             save_checkpoint(run_dir, step, payload, config.keep)
         runtime.barrier()
 
@@ -206,8 +210,7 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
                 if flags:
                     log.info("latest_net_%s.pth: the reference layout cannot record it all; export it with %s "
                              "(the checkpoints in %s record everything)", name, flags, run_dir / "checkpoints")
-        completed = epoch + (position >= batches_per_epoch)  # a finished run resumed again stops at the end
-        log.info("done: %d steps, %d epochs; run folder %s", step, completed, run_dir)
+        log.info("done: %d steps, %d epochs; run folder %s", step, completed_epochs(), run_dir)
     return run_dir
 
 
@@ -299,8 +302,7 @@ def _cpu_state(net: torch.nn.Module) -> dict[str, torch.Tensor]:
 def _checkpoint_payload(config: TrainConfig, data: TrainingData, family: Family, schedulers: dict, step: int,
                         epoch: int, position: int, ranks: list[dict[str, Any]], wall: float,
                         losses: dict[str, float], scores: dict[str, float], world_size: int, *,
-                        epoch_done: bool) -> dict[str, Any]:
-    """``epoch_done``: the epoch's last batch has run (a checkpoint taken there comes before ``epoch`` moves on)."""
+                        completed_epochs: int) -> dict[str, Any]:
     return {
         "kind": CHECKPOINT_KIND,
         "version": 1,
@@ -317,7 +319,7 @@ def _checkpoint_payload(config: TrainConfig, data: TrainingData, family: Family,
             "direction": config.direction,
             "crop_size": config.crop_size,
             "steps": step,
-            "epochs": epoch + epoch_done,   # completed epochs
+            "epochs": completed_epochs,
             "wall_time_s": round(wall, 1),
             "losses": dict(losses),
             "validation": dict(scores),
