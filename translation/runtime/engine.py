@@ -140,7 +140,7 @@ class Engine:
                 if session is not None:
                     return session
             return self._open([CPU])
-        session = self._open([(p, CUDA_OPTIONS) if p == CUDA else p for p in providers], quiet=providers[0] != CPU)
+        session = self._open(providers, quiet=providers[0] != CPU)
         if session.get_providers()[0] != providers[0]:
             raise TranslationError(f"{path}: {providers[0]} was requested but could not be initialised "
                                    "(check the GPU driver, CUDA and cuDNN versions; or use --device cpu)")
@@ -153,7 +153,7 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - only an optimisation; the session check decides
                 log.debug("onnxruntime.preload_dlls failed: %s", exc)
         try:
-            session = self._open([(CUDA, CUDA_OPTIONS), CPU], quiet=True)
+            session = self._open([CUDA, CPU], quiet=True)
         except TranslationError as exc:
             log.info("CUDA not usable (%s); running on CPU", exc)
             return None
@@ -162,10 +162,11 @@ class Engine:
         log.info("CUDA not usable (missing CUDA/cuDNN libraries?); running on CPU")
         return None
 
-    def _open(self, providers: list, quiet: bool = False) -> ort.InferenceSession:
+    def _open(self, providers: list[str], quiet: bool = False) -> ort.InferenceSession:
         ort.set_default_logger_severity(_ORT_FATAL if quiet else _ORT_ERROR)
+        with_options = [(p, CUDA_OPTIONS) if p == CUDA else p for p in providers]
         try:
-            return ort.InferenceSession(str(self.info.path), self._options(), providers=providers)
+            return ort.InferenceSession(str(self.info.path), self._options(), providers=with_options)
         except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
             raise TranslationError(f"{self.info.path}: cannot load the model ({first_line(exc, 200)})") from None
         finally:
