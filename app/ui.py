@@ -1,6 +1,7 @@
 """The page: a tab per task, a custom-model tab and a batch tab, wired to ``AppHandlers``."""
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,10 +182,7 @@ def _model_dropdown(names: list[str], label: str = "Model") -> gr.Dropdown:
 
 def _model_card(describe, model: gr.components.Component, *, folded: bool = True) -> gr.Markdown:
     """The chosen model's card, redrawn when the choice changes (see ``_redraw_card_after`` for runs)."""
-    if folded:
-        with gr.Accordion("Model card", open=False):
-            card = gr.Markdown(describe(model.value), elem_classes="model-card")
-    else:
+    with gr.Accordion("Model card", open=False) if folded else contextlib.nullcontext():
         card = gr.Markdown(describe(model.value), elem_classes="model-card")
     model.change(describe, model, card, api_visibility="private", show_progress="hidden")
     return card
