@@ -1,4 +1,4 @@
-"""``python -m app``: the same as ``translation app`` (same options)."""
+"""``python -m translation.app``: the same as ``translation app`` (same options)."""
 import sys
 
 from translation.cli import main

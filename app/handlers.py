@@ -22,7 +22,7 @@ import numpy as np
 
 from translation.atomic import atomic_path
 from translation.convert import check_format
-from translation.data.io import (DEFAULT_MAX_PIXELS, LoadedImage, read_image, to_float, to_uint8, to_uint16,
+from translation.imaging.io import (DEFAULT_MAX_PIXELS, LoadedImage, read_image, to_float, to_uint8, to_uint16,
                                  write_image)
 from translation.errors import TranslationError
 from translation.runtime import translate

@@ -9,13 +9,13 @@ from pathlib import Path
 import gradio as gr
 
 from translation.convert import OUTPUT_FORMATS
-from translation.data.io import IMAGE_SUFFIXES
+from translation.examples import EXAMPLES_DIR
+from translation.imaging.io import IMAGE_SUFFIXES
 
 from .cards import missing_model_notice
 from .handlers import AppHandlers
 from .models import STYLE_DIRECTIONS
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 INFERENCE = "inference"  # the concurrency group every model run belongs to
 # Events get Gradio's raw file payloads (preprocess=False): gr.Image's preprocess would open every upload
 # with Pillow and fail on a bad file with its own message; our reader gives the reason and copes with

@@ -19,7 +19,7 @@ from PIL import Image
 from translation.atomic import TEMP_PREFIX
 from translation.cli import main
 from translation.convert import ConvertOptions, convert
-from translation.data.io import read_image, write_image
+from translation.imaging.io import read_image, write_image
 from translation.export import export_generator
 from translation.networks import GeneratorConfig, build_generator
 from translation.runtime import Engine

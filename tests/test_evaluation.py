@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from translation.cli import main
-from translation.data.io import write_image
+from translation.imaging.io import write_image
 from translation.errors import TranslationError
 from translation.evaluation import evaluate, list_photos
 from translation.export import export_generator

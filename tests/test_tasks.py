@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from translation.errors import TranslationError
+from translation.imaging.colour import lab_to_rgb, rgb_to_lab
 from translation.tasks import (
     TASKS,
     TaskSpec,
@@ -13,9 +14,7 @@ from translation.tasks import (
     extract_sketch,
     finish,
     get_task,
-    lab_to_rgb,
     prepare,
-    rgb_to_lab,
     training_pair,
 )
 

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from .atomic import TEMP_PREFIX
-from .data.io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, write_image
+from .imaging.io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, write_image
 from .errors import TranslationError
 from .runtime.engine import Engine
 from .runtime.pipeline import DEFAULT_OVERLAP, Prepared, finish_image, infer, prepare_image

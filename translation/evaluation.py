@@ -21,7 +21,8 @@ import cv2
 import numpy as np
 
 from . import metrics, tasks
-from .data.io import IMAGE_SUFFIXES, LoadedImage, read_image, to_float, to_uint8
+from .imaging.colour import luminance
+from .imaging.io import IMAGE_SUFFIXES, LoadedImage, read_image, to_float, to_uint8
 from .errors import TranslationError
 
 
@@ -91,7 +92,7 @@ def _super_resolution(engine, photo: np.ndarray, seed: int) -> dict[str, float]:
 
 
 def _colorization(engine, photo: np.ndarray, seed: int) -> dict[str, float]:
-    gray = np.repeat(tasks.luminance(photo)[..., None], 3, axis=2)
+    gray = np.repeat(luminance(photo)[..., None], 3, axis=2)
     output = _run(engine, gray)
     return {"psnr": metrics.psnr(output, photo), "ssim": metrics.ssim(output, photo),
             "gray_psnr": metrics.psnr(gray, photo), "colourfulness": metrics.colourfulness(output),

@@ -26,7 +26,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from .atomic import atomic_write_bytes
-from .data.io import IMAGE_SUFFIXES, read_image, to_float
+from .imaging.io import IMAGE_SUFFIXES, read_image, to_float
 from .data.layouts import list_images
 from .errors import TranslationError, first_line
 from .tasks import TaskSpec, finish, prepare

@@ -13,10 +13,8 @@ serving. ``prepare`` / ``finish`` are generic over the spec's input and output *
 
 ``scale > 1`` upscales the input bicubically before the network (which then refines it), and
 ``working_size > 0`` runs the network at a reduced size and resizes its output back. Lab conversions
-use OpenCV's float32 CIE Lab (D65, sRGB), the same in ``prepare``, ``finish`` and ``training_pair``.
-kornia's ``rgb_to_lab`` / ``lab_to_rgb`` compute the same space (they agree within 0.6 Lab units: a
-test checks it) but take 1.1 s for a 4096x4096 photo on two CPU cores where OpenCV takes 0.05 s, with
-torch-sized temporaries on top, so the per-image path uses OpenCV.
+use ``translation.imaging.colour`` (OpenCV's float32 CIE Lab), the same in ``prepare``, ``finish`` and
+``training_pair``.
 """
 from __future__ import annotations
 
@@ -26,13 +24,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from translation.data.io import to_float, to_uint8
+from translation.imaging.colour import lab_to_rgb, luminance, rgb_to_lab
+from translation.imaging.io import to_float, to_uint8
 from translation.errors import TranslationError
 
 INPUT_SPACES: dict[str, int] = {"rgb": 3, "gray": 1, "lab_l": 1}
 OUTPUT_SPACES: dict[str, int] = {"rgb": 3, "gray": 1, "lab_ab": 2}
 AB_SCALE = 110.0
-_LUMA_601 = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -154,24 +152,6 @@ def get_task(name: str) -> TaskSpec:
         return TASKS[name]
     except KeyError:
         raise TranslationError(f"unknown task {name!r} (choose one of: {', '.join(TASKS)})") from None
-
-
-# ------------------------------------------------------------------------------------ colour helpers
-
-def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """H x W x 3 float [0, 1] sRGB -> H x W x 3 float32 CIE Lab (L in [0, 100], ab roughly +-110)."""
-    return cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2Lab)
-
-
-def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    """H x W x 3 float32 CIE Lab -> H x W x 3 float32 sRGB clipped to [0, 1]."""
-    rgb = cv2.cvtColor(np.ascontiguousarray(lab, dtype=np.float32), cv2.COLOR_Lab2RGB)
-    return np.clip(rgb, 0.0, 1.0, out=rgb)
-
-
-def luminance(rgb: np.ndarray) -> np.ndarray:
-    """ITU-R 601 luma of H x W x 3 float pixels -> H x W float32."""
-    return np.clip(rgb.astype(np.float32, copy=False) @ _LUMA_601, 0.0, 1.0)
 
 
 def _as_float_rgb(rgb: np.ndarray) -> np.ndarray:

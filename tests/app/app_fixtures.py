@@ -64,7 +64,7 @@ def tiny_models(tmp_path_factory) -> Path:
 
 def write_test_image(path: Path, width: int = 48, height: int = 40, *, gray: bool = False) -> Path:
     """A smooth colour gradient with a square (so sketches have edges), written with our writer."""
-    from translation.data.io import write_image
+    from translation.imaging.io import write_image
 
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     rgb = np.dstack([x / width, y / height, 0.5 + 0.5 * np.sin(x / 5)]).astype(np.float32)

@@ -13,7 +13,7 @@ from app_fixtures import images, run_app, tiny_models  # noqa: F401 - fixtures
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from translation.data.io import read_image, write_image
+from translation.imaging.io import read_image, write_image
 
 pytestmark = pytest.mark.slow
 MAX_FILE_SIZE_KB = 300

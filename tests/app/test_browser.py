@@ -78,7 +78,7 @@ def _black_and_white_photo(tmp_path: Path) -> Path:
 
 
 def test_colorize_an_upload_and_take_the_screenshot(page, tmp_path):
-    from translation.data.io import read_image
+    from translation.imaging.io import read_image
 
     photo = _black_and_white_photo(tmp_path)
     size = "{0.width}×{0.height}".format(read_image(photo))

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from app_fixtures import images, tiny_models  # noqa: F401 - fixtures
 
-from app.cards import model_card
-from app.handlers import AppHandlers
-from app.models import ModelRegistry
-from app.server import AppConfig, parse_size
-from app.ui import build_demo, example_images
-from app.workspace import Workspace, safe_stem
+from translation.app.cards import model_card
+from translation.app.handlers import AppHandlers
+from translation.app.models import ModelRegistry
+from translation.app.server import AppConfig, parse_size
+from translation.app.ui import build_demo, example_images
+from translation.app.workspace import Workspace, safe_stem
 from translation.cli import main as cli_main
-from translation.data.io import read_image
+from translation.imaging.io import read_image
 from translation.errors import TranslationError
 
 
@@ -84,7 +84,7 @@ def test_sketch_from_photo_shows_the_extracted_line_drawing(handlers, images):  
 
 
 def test_a_drawing_from_the_sketchpad(handlers, tmp_path):
-    from translation.data.io import write_image
+    from translation.imaging.io import write_image
 
     strokes = np.zeros((64, 64, 4), np.uint8)  # transparent canvas, as the sketchpad sends it
     strokes[20:24, 8:56, 3] = 255              # one black line

@@ -27,7 +27,7 @@ from gradio_client.exceptions import AppError
 from gradio_client.utils import QueueError
 
 from corpus import checksums, no_traceback, photo, run_app, tiny_models, write_corpus, write_test_image  # noqa: F401
-from translation.data.io import read_image, write_image
+from translation.imaging.io import read_image, write_image
 
 pytestmark = pytest.mark.slow
 

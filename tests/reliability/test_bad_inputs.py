@@ -12,7 +12,7 @@ import pytest
 
 from corpus import (BOMB_SIDE, TRANSLATION, REPO_ROOT, Item, bomb_png, checksums, no_traceback, photo,  # noqa: F401
                     tiny_models, write_corpus)
-from translation.data.io import read_image, write_image
+from translation.imaging.io import read_image, write_image
 
 pytestmark = pytest.mark.slow
 

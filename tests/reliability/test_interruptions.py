@@ -18,7 +18,7 @@ import pytest
 
 from corpus import REPO_ROOT, TRANSLATION, FileEvents, checksums, no_traceback, photo, tiny_models  # noqa: F401
 from translation.atomic import TEMP_PREFIX
-from translation.data.io import read_image, write_image
+from translation.imaging.io import read_image, write_image
 from translation.networks.checkpoint import load_generator, read_checkpoint
 from translation.training.checkpointing import checkpoint_path, list_checkpoints
 

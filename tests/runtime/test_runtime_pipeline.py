@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from tiny_models import export_tiny
 
-from translation.data.io import LoadedImage, read_image, write_image
+from translation.imaging.io import LoadedImage, read_image, write_image
 from translation.errors import TranslationError
 from translation.runtime import Engine, convert_image, get_engine, translate
 from translation.tasks import TaskSpec, finish, prepare

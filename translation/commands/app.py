@@ -20,7 +20,7 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> None:
-    from app.server import DEFAULT_HOST, DEFAULT_MAX_FILE_SIZE, DEFAULT_PORT
+    from translation.app.server import DEFAULT_HOST, DEFAULT_MAX_FILE_SIZE, DEFAULT_PORT
 
     parser = subparsers.add_parser(name, help=help, description=DESCRIPTION,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.server import AppConfig, serve
+    from translation.app.server import AppConfig, serve
 
     serve(AppConfig(host=args.host, port=args.port, share=args.share, models_dirs=tuple(args.models),
                     max_file_size=args.max_file_size, concurrency=args.concurrency,

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..convert import ConvertOptions, plan_jobs, remove_stale_temp_files, run_jobs
-    from ..data.io import DEFAULT_MAX_PIXELS
+    from ..imaging.io import DEFAULT_MAX_PIXELS
     from ..runtime import Engine, resolve_model
 
     options = ConvertOptions(

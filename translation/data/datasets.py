@@ -22,7 +22,7 @@ from torch.utils.data import Dataset, Sampler
 from ..errors import TranslationError
 from ..tasks import TaskSpec, training_pair
 from .augment import apply, build_pipeline, sample_seed, to_tensor, AugmentConfig
-from .io import read_rgb8
+from ..imaging.io import read_rgb8
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import TranslationError
-from .io import IMAGE_SUFFIXES
+from ..imaging.io import IMAGE_SUFFIXES
 from .layout_trees import ALIGNED_TREE, FOLDERS_TREE, PAIRED_TREES, PHOTOS_TREE, UNPAIRED_TREE
 
 log = logging.getLogger(__name__)

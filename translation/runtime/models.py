@@ -19,12 +19,13 @@ import onnx
 from google.protobuf.message import DecodeError
 
 from ..atomic import TEMP_PREFIX
+from ..default_models import MODELS_DIR
 from ..errors import TranslationError
 from ..tasks import TaskSpec
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "exports"
+DEFAULT_MODELS_DIR = MODELS_DIR  # the shipped models: exports/ in a checkout, package data once installed
 MODELS_ENV = "TRANSLATION_MODELS"
 MODEL_SUFFIX = ".onnx"
 # ModelProto fields holding the network itself (graph, training_info, functions): skipped when listing.

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..data.io import DEFAULT_MAX_PIXELS, LoadedImage, read_image
+from ..imaging.io import DEFAULT_MAX_PIXELS, LoadedImage, read_image
 from ..errors import TranslationError
 from ..tasks import finish, prepare
 from .engine import Engine, normalise_providers

@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..atomic import atomic_write_text
-from ..data.io import write_image
+from ..imaging.io import write_image
 from ..tasks import AB_SCALE, TaskSpec
 
 

@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from translation.atomic import atomic_path
-from translation.errors import TranslationError
+from ..atomic import atomic_path
+from ..errors import TranslationError
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from translation.atomic import TEMP_PREFIX
-from translation.data.io import (
+from translation.imaging.io import (
     DEFAULT_MAX_PIXELS,
     IMAGE_SUFFIXES,
     LoadedImage,
