@@ -1,26 +1,38 @@
 """The built-in collections: curated lists, preparation of the cache from a (fake) package tree,
-manifest checksums, idempotence, validation split, and the committed examples."""
+manifest checksums, idempotence, validation split, fetching packages (a .deb built here), and the
+committed examples."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 from translation import collections
 from translation.cli import main
+from translation.collections import packages
 from translation.collections.cache import ConvertSettings
+from translation.collections.images import convert
 from translation.collections.lists import Curation, choose_validation, load_curation, output_name, read_list
 from translation.errors import TranslationError
 
 REPO = Path(__file__).resolve().parents[1]
-SMALL = ConvertSettings(max_side=64, quality=90)
+SMALL = ConvertSettings(photo_side=64, art_side=64, quality=90)
 MATE = "/usr/share/backgrounds/mate"
 WALLPAPERS = "/usr/share/wallpapers"
+SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
+# held out before the lists grew; examples/ is made from them
+FIRST_PHOTOS_VAL = (f"{MATE}/nature/FreshFlower.jpg", f"{MATE}/nature/GreenMeadow.jpg", f"{MATE}/nature/Wood.jpg",
+                    f"{WALLPAPERS}/OneStandsOut")
+FIRST_ART_VAL = (f"{WALLPAPERS}/Elarun", f"{WALLPAPERS}/Kay", f"{WALLPAPERS}/SafeLanding")
+BLACK_AND_WHITE = (f"{WALLPAPERS}/Grey", f"{WALLPAPERS}/ColdRipple", f"{SKIMAGE}/camera.png")
 
 
 def _picture(path: Path, size: tuple[int, int], colour=(200, 80, 40), mode: str = "RGB") -> None:
@@ -79,22 +91,27 @@ def _mtimes(cache: Path) -> dict[str, int]:
 def test_committed_lists_are_disjoint_and_hold_out_about_fifteen_percent():
     curation = load_curation()
     photos, art = set(curation.photos), set(curation.art)
-    assert len(photos) >= 20 and len(art) >= 15
+    assert len(photos) >= 60 and len(art) >= 60
     assert len(photos) == len(curation.photos) and len(art) == len(curation.art), "duplicates in a list"
+    assert len(set(curation.excluded)) == len(curation.excluded), "duplicates in excluded.txt"
     assert not photos & art and not set(curation.excluded) & (photos | art)
     assert set(curation.photos_val) < photos and set(curation.art_val) < art
-    assert len(curation.photos_val) == math.ceil(0.15 * len(photos))
+    assert len(curation.photos_val) == math.ceil(0.15 * len(photos)) >= 10
     assert len(curation.art_val) == math.ceil(0.15 * len(art))
-    for entry in curation.photos + curation.art + curation.excluded:
-        assert entry.startswith((MATE + "/", WALLPAPERS + "/")), entry
 
 
-def test_committed_validation_split_follows_the_hash_rule():
+def test_every_committed_entry_is_in_a_picture_folder_of_a_package():
     curation = load_curation()
-    assert list(curation.art_val) == choose_validation(curation.art)
-    black_and_white = [f"{WALLPAPERS}/Grey", f"{WALLPAPERS}/ColdRipple"]
-    assert set(black_and_white) <= set(curation.photos)
-    assert list(curation.photos_val) == choose_validation(curation.photos, skip=black_and_white)
+    for entry in curation.photos + curation.art + curation.excluded:
+        assert packages.holders(entry), entry
+    assert len(set(collections.PACKAGES)) == len(collections.SOURCE_PACKAGES)
+
+
+def test_committed_validation_split_keeps_the_first_ones_and_follows_the_hash_rule():
+    curation = load_curation()
+    assert list(curation.art_val) == choose_validation(curation.art, keep=FIRST_ART_VAL)
+    assert set(BLACK_AND_WHITE) <= set(curation.photos)
+    assert list(curation.photos_val) == choose_validation(curation.photos, skip=BLACK_AND_WHITE, keep=FIRST_PHOTOS_VAL)
 
 
 def test_committed_lists_give_distinct_cache_names():
@@ -103,6 +120,7 @@ def test_committed_lists_give_distinct_cache_names():
     assert len(set(names)) == len(names)
     assert output_name(f"{WALLPAPERS}/summer_1am") == "wallpapers-summer_1am.jpg"
     assert output_name(f"{MATE}/nature/Aqua.jpg") == "backgrounds-mate-nature-Aqua.jpg"
+    assert output_name(f"{SKIMAGE}/coffee.png") == "skimage-data-coffee.jpg"
 
 
 def test_choose_validation_depends_on_names_not_order():
@@ -111,6 +129,8 @@ def test_choose_validation_depends_on_names_not_order():
     assert len(chosen) == 6 and chosen == choose_validation(list(reversed(entries)))[::-1]
     assert chosen != entries[:6]
     assert not set(choose_validation(entries, skip=chosen[:2])) & set(chosen[:2])
+    kept = choose_validation(entries, keep=entries[:2])
+    assert len(kept) == 6 and kept[:2] == entries[:2] and set(kept[2:]) <= set(chosen)
 
 
 def test_read_list_ignores_comments_and_blank_lines(tmp_path: Path):
@@ -154,7 +174,7 @@ def test_manifest_checksums_match_files_and_sources(tmp_path: Path, tree):
     root, curation = tree
     cache = _prepare(tmp_path / "cache", root, curation)
     data = json.loads((cache / "manifest.json").read_text())
-    assert data["settings"] == {"max_side": 64, "quality": 90}
+    assert data["settings"] == {"photo_side": 64, "art_side": 64, "quality": 90}
     assert len(data["files"]) == 6
     for record in data["files"]:
         assert hashlib.sha256((cache / record["path"]).read_bytes()).hexdigest() == record["sha256"]
@@ -218,18 +238,30 @@ def test_prepare_follows_list_changes(tmp_path: Path, tree):
 def test_other_settings_convert_again(tmp_path: Path, tree):
     root, curation = tree
     cache = _prepare(tmp_path / "cache", root, curation)
-    bigger = ConvertSettings(max_side=100, quality=90)
+    bigger = ConvertSettings(photo_side=100, art_side=64, quality=90)
     assert collections.status(cache, source_root=root, curation=curation, settings=bigger).settings_differ
     collections.prepare(cache, source_root=root, install=False, curation=curation, settings=bigger)
     lake = next(r for r in collections.manifest(cache)["files"] if r["entry"].endswith("Lake"))
     assert lake["width"] == 100 and lake["height"] in (62, 63)
 
 
-def test_missing_packages_name_the_install_command(tmp_path: Path, tree):
+def test_photos_keep_their_full_resolution_by_default(tmp_path: Path, tree):
     root, curation = tree
-    with pytest.raises(TranslationError, match="apt-get install -y --no-install-recommends mate-backgrounds"):
+    full = ConvertSettings(art_side=64)
+    cache = collections.prepare(tmp_path / "cache", source_root=root, install=False, curation=curation, settings=full)
+    records = {r["entry"]: r for r in collections.manifest(cache)["files"]}
+    assert (records[f"{WALLPAPERS}/Lake"]["width"], records[f"{WALLPAPERS}/Lake"]["height"]) == (128, 80)
+    assert records[f"{MATE}/abstract/Swirl_160x120.jpg"]["width"] == 64
+
+
+def test_missing_packages_say_what_to_download(tmp_path: Path, tree):
+    root, curation = tree
+    with pytest.raises(TranslationError, match="it downloads mate-backgrounds plasma-workspace-wallpapers"):
         _prepare(tmp_path / "cache", tmp_path / "empty", curation)
     assert not (tmp_path / "cache" / "manifest.json").exists()
+    with pytest.raises(TranslationError, match="in no picture folder"):
+        _prepare(tmp_path / "cache", root, Curation(photos=("/usr/share/elsewhere/a.jpg",), art=(), photos_val=(),
+                                                    art_val=()))
 
 
 def test_status_lists_pictures_no_list_names(tmp_path: Path, tree):
@@ -258,6 +290,70 @@ def test_default_cache_dir_follows_the_environment(tmp_path: Path, monkeypatch):
     monkeypatch.delenv("TRANSLATION_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
     assert collections.default_cache_dir() == tmp_path / "x" / "translation" / "collections"
+
+
+# --- fetching the packages (a .deb built here, no network) ----------------------------------------
+
+def _deb(folder: Path, name: str, files: dict[str, tuple[int, int]]) -> Path:
+    """A Debian package ``name`` 1.0-1 holding pictures of the given sizes at the given paths."""
+    tree = folder / name
+    (tree / "DEBIAN").mkdir(parents=True)
+    (tree / "DEBIAN" / "control").write_text(f"Package: {name}\nVersion: 1.0-1\nArchitecture: all\n"
+                                             "Maintainer: Tests <t@example.org>\nDescription: test pictures\n")
+    for path, size in files.items():
+        _picture(tree / path.lstrip("/"), size)
+    (tree / "usr" / "share" / "doc" / name).mkdir(parents=True)
+    (tree / "usr" / "share" / "doc" / name / "copyright").write_text("GPL-2+\n")
+    deb = folder / f"{name}_1.0-1_all.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(tree), str(deb)], check=True, capture_output=True)
+    return deb
+
+
+@pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs dpkg-deb")
+def test_prepare_downloads_and_extracts_only_the_packages_it_needs(tmp_path: Path, monkeypatch):
+    deb = _deb(tmp_path / "debs", "mate-backgrounds", {f"{MATE}/nature/Leaf.jpg": (96, 60),
+                                                        f"{MATE}/abstract/Swirl.jpg": (40, 30),
+                                                        f"{MATE}/desktop/Stripes.png": (40, 30),
+                                                        "/usr/share/mate-background-properties/x.png": (8, 8)})
+    downloads = []
+
+    def download(names: list[str], folder: Path) -> dict[str, Path]:
+        downloads.append(names)
+        return {"mate-backgrounds": Path(shutil.copy(deb, folder))}
+
+    monkeypatch.setattr(packages, "download", download)
+    curation = Curation(photos=(f"{MATE}/nature/Leaf.jpg",), art=(), photos_val=(), art_val=())
+    cache = collections.prepare(tmp_path / "cache", curation=curation, settings=SMALL)
+    assert downloads == [["mate-backgrounds"]]
+    root = packages.tree_root(cache)
+    assert (root / MATE.lstrip("/") / "nature" / "Leaf.jpg").is_file()
+    assert not (root / "usr" / "share" / "doc").exists()
+    assert not (root / "usr" / "share" / "mate-background-properties").exists()
+    record = packages.fetched(cache)["mate-backgrounds"]
+    assert record == {"version": "1.0-1", "deb": deb.name, "sha256": hashlib.sha256(deb.read_bytes()).hexdigest()}
+    data = collections.manifest(cache)
+    assert data["packages"]["mate-backgrounds"] == "1.0-1" and data["files"][0]["source"] == f"{MATE}/nature/Leaf.jpg"
+    assert collections.status(cache, curation=curation, settings=SMALL).ok
+    collections.prepare(cache, curation=curation, settings=SMALL, force=True)  # converts again, downloads nothing
+    assert downloads == [["mate-backgrounds"]]
+
+
+def test_no_install_says_which_packages_to_download(tmp_path: Path):
+    curation = Curation(photos=(f"{SKIMAGE}/coffee.png",), art=(), photos_val=(), art_val=())
+    with pytest.raises(TranslationError, match="it downloads python3-skimage"):
+        collections.prepare(tmp_path / "cache", install=False, curation=curation, settings=SMALL)
+
+
+def test_pictures_are_brought_into_srgb(tmp_path: Path):
+    path = tmp_path / "tagged.png"
+    pixels = np.full((8, 8, 3), (200, 80, 40), np.uint8)
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(pixels).save(path, icc_profile=srgb)
+    with Image.open(io.BytesIO(convert(path, None, 95).data)) as image:
+        assert np.abs(np.asarray(image, dtype=int) - pixels).max() <= 3
+    Image.fromarray(pixels).save(path, icc_profile=b"not a profile")  # taken as sRGB
+    with Image.open(io.BytesIO(convert(path, None, 95).data)) as image:
+        assert np.abs(np.asarray(image, dtype=int) - pixels).max() <= 3
 
 
 # --- the command, on a fake tree holding every committed entry -----------------------------------
@@ -289,7 +385,7 @@ def test_data_command_prepares_the_committed_lists(tmp_path: Path, capsys):
 
 def test_examples_are_small_held_out_and_documented():
     examples = REPO / "examples"
-    files = sorted(p for p in examples.rglob("*") if p.is_file() and p.name != "README.md")
+    files = sorted(p for p in examples.rglob("*") if p.suffix in (".jpg", ".png"))  # not README.md, __init__.py
     assert {p.parent.name for p in files} >= {"colorization", "super-resolution", "style-transfer"}
     assert sum(p.stat().st_size for p in files) < 1_500_000
     readme = (examples / "README.md").read_text()

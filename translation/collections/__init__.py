@@ -1,9 +1,10 @@
-"""The built-in collections the default models train on: photographs and digital artworks from the
-Debian packages ``mate-backgrounds`` and ``plasma-workspace-wallpapers`` (GPL-2+), split by the
-curated lists in this folder (photos.txt, art.txt, photos_val.txt, art_val.txt, excluded.txt).
+"""The built-in collections the default models train on: photographs and digital artworks from
+Debian packages (``packages.SOURCE_PACKAGES``: wallpapers, games' and educational programs' pictures,
+image libraries' sample data), split by the curated lists in this folder (photos.txt, art.txt,
+photos_val.txt, art_val.txt, excluded.txt).
 
     from translation import collections
-    collections.prepare()                          # once: install, convert, checksum (idempotent)
+    collections.prepare()                          # once: download, extract, convert, checksum (idempotent)
     folder = collections.split_dir("photos", "train")
     collections.manifest()["files"]                # one record per image, with SHA-256 checksums
 """
@@ -18,11 +19,12 @@ from .cache import (
     status,
 )
 from .lists import COLLECTIONS, SPLITS, Curation, choose_validation, load_curation
-from .sources import INSTALL_COMMAND, PACKAGES, find_pictures
+from .packages import PACKAGES, SOURCE_PACKAGES, Package
+from .sources import find_pictures
 
 __all__ = [
-    "COLLECTIONS", "INSTALL_COMMAND", "MANIFEST", "PACKAGES", "SPLITS",
-    "CollectionStatus", "ConvertSettings", "Curation",
+    "COLLECTIONS", "MANIFEST", "PACKAGES", "SOURCE_PACKAGES", "SPLITS",
+    "CollectionStatus", "ConvertSettings", "Curation", "Package",
     "choose_validation", "default_cache_dir", "find_pictures", "load_curation",
     "manifest", "prepare", "split_dir", "status",
 ]

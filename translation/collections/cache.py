@@ -1,4 +1,5 @@
-"""The local cache of the collections: ``<cache>/{photos,art}/{train,val}/*.jpg`` and ``manifest.json``.
+"""The local cache of the collections: ``<cache>/{photos,art}/{train,val}/*.jpg`` and ``manifest.json``,
+and the Debian packages' pictures they are made from in ``<cache>/packages/``.
 
 ``prepare`` converts each listed picture once and records it (with SHA-256 checksums of source and
 result) in the manifest; a second run finds everything in place and does nothing.
@@ -16,7 +17,7 @@ from typing import Any
 
 from ..atomic import atomic_write_bytes, atomic_write_text
 from ..errors import TranslationError
-from . import sources
+from . import packages, sources
 from .images import convert
 from .lists import COLLECTIONS, SPLITS, Curation, validate_choice, load_curation, output_name
 
@@ -29,8 +30,12 @@ MANIFEST_VERSION = 1
 
 @dataclass(frozen=True)
 class ConvertSettings:
-    max_side: int = 1024   # long side of the cached images: small, yet room for 256-512 px crops
-    quality: int = 92      # JPEG quality
+    photo_side: int | None = None   # long side of cached photographs; None: full resolution, many crops
+    art_side: int | None = 1024     # long side of cached artworks (style transfer works at 160 px)
+    quality: int = 92               # JPEG quality
+
+    def max_side(self, collection: str) -> int | None:
+        return self.photo_side if collection == "photos" else self.art_side
 
 
 @dataclass
@@ -68,18 +73,20 @@ def _cache_dir(cache: str | os.PathLike[str] | None) -> Path:
 
 
 def prepare(cache: str | os.PathLike[str] | None = None, *,
-            source_root: str | os.PathLike[str] = sources.SYSTEM_ROOT,
+            source_root: str | os.PathLike[str] | None = None,
             install: bool = True, force: bool = False,
             curation: Curation | None = None, settings: ConvertSettings = ConvertSettings(),
             progress: Callable[[int, int], None] | None = None) -> Path:
     """Fill the cache with the listed pictures and return its folder.
 
-    Pictures come from ``source_root`` (``/``: the installed Debian packages; apt-get installs them
-    when ``install`` and some are missing). Files already in the cache with the right checksum are
-    kept; ``force`` converts everything again. ``progress(done, total)`` follows the conversions.
+    Pictures come from the Debian packages: by default as extracted into ``<cache>/packages/root``
+    (``install``: apt-get downloads and extracts those that missing pictures need), else from
+    ``source_root`` (``/`` for installed packages, or a folder where they were extracted by hand).
+    Files already in the cache with the right checksum are kept; ``force`` converts everything again.
+    ``progress(done, total)`` follows the conversions.
     """
     cache = _cache_dir(cache)
-    source_root = Path(source_root)
+    root = _source_root(cache, source_root)
     curation = curation or load_curation()
     old = _read_manifest(cache, missing_ok=True)
     previous = {} if force else _records_by_path(old, settings)
@@ -92,13 +99,13 @@ def prepare(cache: str | os.PathLike[str] | None = None, *,
         return cache
 
     if todo:
-        _ensure_sources(todo, source_root, install)
+        _ensure_sources(todo, cache, root, install and source_root is None)
     for name in COLLECTIONS:
         for split in SPLITS:
             (cache / name / split).mkdir(parents=True, exist_ok=True)
     records = dict(previous)
     for done, item in enumerate(todo, start=1):
-        records[item["path"]] = _convert_one(cache, item, source_root, settings)
+        records[item["path"]] = _convert_one(cache, item, root, settings)
         if progress:
             progress(done, len(todo))
     for stray in strays:
@@ -106,12 +113,12 @@ def prepare(cache: str | os.PathLike[str] | None = None, *,
         stray.unlink()
 
     # versions describe the files converted now; a run that only removed files keeps the old ones
-    packages = sources.package_versions(source_root) if todo or old is None else old.get("packages", {})
+    versions = packages.versions(root, cache) if todo or old is None else old.get("packages", {})
     manifest_data = {
         "format": MANIFEST_FORMAT,
         "version": MANIFEST_VERSION,
         "settings": asdict(settings),
-        "packages": packages,
+        "packages": versions,
         "files": [records[item["path"]] for item in plan],
     }
     atomic_write_text(cache / MANIFEST, json.dumps(manifest_data, indent=2) + "\n")
@@ -139,14 +146,16 @@ def split_dir(name: str, split: str, cache: str | os.PathLike[str] | None = None
 
 
 def status(cache: str | os.PathLike[str] | None = None, *,
-           source_root: str | os.PathLike[str] = sources.SYSTEM_ROOT,
+           source_root: str | os.PathLike[str] | None = None,
            curation: Curation | None = None, settings: ConvertSettings = ConvertSettings()) -> CollectionStatus:
-    """Compare the cache with the lists and the manifest's checksums (reads every cached file)."""
+    """Compare the cache with the lists and the manifest's checksums (reads every cached file), and
+    the packages' pictures (``source_root``, by default those extracted into the cache) with the lists."""
     cache = _cache_dir(cache)
     curation = curation or load_curation()
     report = CollectionStatus(cache=cache, prepared=(cache / MANIFEST).is_file())
     known = set(curation.photos + curation.art + curation.excluded)
-    report.uncurated = [entry for entry in sources.find_pictures(Path(source_root)) if entry not in known]
+    pictures = sources.find_pictures(_source_root(cache, source_root))
+    report.uncurated = [entry for entry in pictures if entry not in known]
     if not report.prepared:
         report.missing = [item["entry"] for item in _plan(curation)]
         return report
@@ -170,6 +179,10 @@ def status(cache: str | os.PathLike[str] | None = None, *,
     report.stale = sorted({record["entry"] for path, record in recorded.items() if path not in planned_paths}
                           | {str(path.relative_to(cache)) for path in _stray_files(cache, planned_paths)})
     return report
+
+
+def _source_root(cache: Path, source_root: str | os.PathLike[str] | None) -> Path:
+    return packages.tree_root(cache) if source_root is None else Path(source_root)
 
 
 def _plan(curation: Curation) -> list[dict[str, str]]:
@@ -227,21 +240,28 @@ def _stray_files(cache: Path, planned: set[str]) -> list[Path]:
     return strays
 
 
-def _ensure_sources(todo: list[dict[str, str]], source_root: Path, install: bool) -> None:
-    missing = [item["entry"] for item in todo if not sources.locate(item["entry"], source_root).exists()]
+def _ensure_sources(todo: list[dict[str, str]], cache: Path, root: Path, fetch: bool) -> None:
+    """Make sure every picture to convert is under ``root``; ``fetch``: get the packages that hold them."""
+    missing = [item["entry"] for item in todo if not sources.locate(item["entry"], root).exists()]
     if not missing:
         return
-    where = sources.locate(missing[0], source_root)
-    if not install or source_root.resolve() != sources.SYSTEM_ROOT:
-        raise TranslationError(f"{where}: not found ({len(missing)} listed pictures missing): install the "
-                               f"packages with `{sources.INSTALL_COMMAND}` (as root) or point --source-root "
-                               "at a folder where they are extracted")
-    log.info("%d listed pictures missing; installing %s", len(missing), " ".join(sources.PACKAGES))
-    sources.install_packages()
-    still = [entry for entry in missing if not sources.locate(entry, source_root).exists()]
+    orphan = next((entry for entry in missing if not packages.holders(entry)), None)
+    if orphan:
+        raise TranslationError(f"{orphan}: in no picture folder of translation/collections/packages.py: "
+                               "add its package there, or take it off the lists")
+    needed = sorted({name for entry in missing for name in packages.holders(entry)})
+    if not fetch:
+        raise TranslationError(f"{sources.locate(missing[0], root)}: not found ({len(missing)} listed pictures "
+                               f"missing): run `translation data prepare` without --no-install and --source-root "
+                               f"(it downloads {' '.join(needed)}), or point --source-root at a folder where "
+                               "they are extracted (apt-get download, dpkg-deb -x)")
+    log.info("%d listed pictures missing; fetching %s", len(missing), " ".join(needed))
+    packages.fetch(needed, cache)
+    still = [entry for entry in missing if not sources.locate(entry, root).exists()]
     if still:
-        raise TranslationError(f"{sources.locate(still[0], source_root)}: not in the installed packages "
-                               "(a newer package version?): update translation/collections/*.txt")
+        raise TranslationError(f"{still[0]}: not in the packages {' '.join(packages.holders(still[0]))} "
+                               f"(a newer version?): update translation/collections/*.txt, or remove "
+                               f"{packages.packages_dir(cache)} to fetch them again")
 
 
 def _convert_one(cache: Path, item: dict[str, str], source_root: Path, settings: ConvertSettings) -> dict[str, Any]:
@@ -251,7 +271,7 @@ def _convert_one(cache: Path, item: dict[str, str], source_root: Path, settings:
         raise TranslationError(f"{exc.args[0]}: no image found for {item['entry']}") from exc
     try:
         source_bytes = source.read_bytes()
-        image = convert(source, settings.max_side, settings.quality)
+        image = convert(source, settings.max_side(item["collection"]), settings.quality)
     except OSError as exc:  # PIL raises OSError subclasses (UnidentifiedImageError) for bad files
         raise TranslationError(f"{source}: cannot convert ({exc}); reinstall the package") from exc
     atomic_write_bytes(cache / item["path"], image.data)

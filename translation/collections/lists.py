@@ -16,6 +16,7 @@ COLLECTIONS = ("photos", "art")
 SPLITS = ("train", "val")
 VALIDATION_FRACTION = 0.15
 SOURCE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
+INSTALL_PREFIXES = ("/usr/share/", "/usr/lib/python3/dist-packages/")   # left out of cache file names
 
 
 def read_list(path: Path) -> list[str]:
@@ -71,22 +72,24 @@ def load_curation(folder: Path = LISTS_DIR) -> Curation:
 
 
 def choose_validation(entries: Sequence[str], fraction: float = VALIDATION_FRACTION,
-                      skip: Iterable[str] = ()) -> list[str]:
-    """The ceil(fraction * n) entries with the smallest SHA-256 of their text, in list order.
+                      skip: Iterable[str] = (), keep: Iterable[str] = ()) -> list[str]:
+    """ceil(fraction * n) entries, in list order: those of ``keep``, then the smallest SHA-256 of their text.
 
     Hashing the name (not the pixels, not a random draw) keeps the choice the same on every machine
-    and independent of the list's order. ``skip`` names entries that may not be held out.
+    and independent of the list's order. ``skip`` names entries that may not be held out; ``keep``
+    those that stay held out whatever their hash (pictures held out before the lists grew).
     """
     count = math.ceil(fraction * len(entries))
-    skipped = set(skip)
-    ranked = sorted((e for e in entries if e not in skipped), key=lambda e: hashlib.sha256(e.encode()).hexdigest())
-    chosen = set(ranked[:count])
+    kept, passed_over = set(keep), set(skip) | set(keep)
+    ranked = sorted((e for e in entries if e not in passed_over), key=lambda e: hashlib.sha256(e.encode()).hexdigest())
+    chosen = kept | set(ranked[:max(0, count - len(kept))])
     return [entry for entry in entries if entry in chosen]
 
 
 def output_name(entry: str) -> str:
     """A file name for an entry: ``/usr/share/wallpapers/Kite`` -> ``wallpapers-Kite.jpg``."""
-    path = PurePosixPath(entry.removeprefix("/usr/share/").strip("/"))
+    prefix = next((p for p in INSTALL_PREFIXES if entry.startswith(p)), "")
+    path = PurePosixPath(entry.removeprefix(prefix).strip("/"))
     if path.suffix.lower() in SOURCE_SUFFIXES:
         path = path.with_suffix("")
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", str(path)) + ".jpg"

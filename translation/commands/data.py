@@ -4,13 +4,16 @@ from __future__ import annotations
 import argparse
 
 DESCRIPTION = """\
-The default models train on photographs and digital artworks from two Debian packages,
-mate-backgrounds and plasma-workspace-wallpapers (GPL-2+), split by the lists in
-translation/collections/ (photos.txt, art.txt, and the held-out photos_val.txt, art_val.txt).
+The default models train on photographs and digital artworks from Debian packages (wallpapers,
+games' and educational programs' pictures, image libraries' sample data; translation/collections/
+packages.py names them), split by the lists in translation/collections/ (photos.txt, art.txt, and
+the held-out photos_val.txt, art_val.txt; licences in their comments).
 
-  translation data prepare     install the packages with apt-get when missing (needs root), convert
-                               each listed picture once to a JPEG of at most 1024 px and record it
-                               with SHA-256 checksums in <cache>/manifest.json; a second run does nothing
+  translation data prepare     download the packages with apt-get download when pictures are missing
+                               and extract their picture folders into <cache>/packages (nothing is
+                               installed), convert each listed picture once to a JPEG (photographs at
+                               full resolution, artworks at most 1024 px) and record it with SHA-256
+                               checksums in <cache>/manifest.json; a second run does nothing
   translation data status      what is in the cache and whether it matches the lists and checksums
   translation data examples    (maintainers) remake examples/ from the held-out pictures
 
@@ -20,10 +23,10 @@ The cache is $TRANSLATION_CACHE/collections, else ~/.cache/translation/collectio
 
 EPILOG = """\
 examples:
-  translation data prepare        # run as root, it installs the packages itself; as a user, first:
-  sudo sh -c 'apt-get update && apt-get install -y --no-install-recommends mate-backgrounds plasma-workspace-wallpapers'
+  translation data prepare        # as root it runs apt-get update first; as a user apt's lists must be current
   translation data prepare --cache data-cache/collections
   translation data prepare --source-root /tmp/debs --no-install     # packages extracted with dpkg-deb -x
+  translation data prepare --source-root /                          # the packages installed with apt-get
   translation data status
 """
 
@@ -38,16 +41,18 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
         action.add_argument("--cache", metavar="DIR", default=None,
                             help="the collections folder (default: $TRANSLATION_CACHE/collections, "
                                  "else ~/.cache/translation/collections)")
-        action.add_argument("--source-root", metavar="DIR", default="/",
-                            help="where the packages' files are: / for the installed packages (default), "
-                                 "or a folder holding their usr/share/... tree (e.g. from dpkg-deb -x)")
+        action.add_argument("--source-root", metavar="DIR", default=None,
+                            help="where the packages' files are (default: as downloaded and extracted into "
+                                 "<cache>/packages/root): / for installed packages, or a folder holding "
+                                 "their usr/... tree (e.g. from dpkg-deb -x)")
 
-    prepare = actions.add_parser("prepare", help="install, convert and checksum the collections (idempotent)",
-                                 description="Install the Debian packages when missing, convert the listed "
-                                             "pictures into the cache and write manifest.json.")
+    prepare = actions.add_parser("prepare", help="download, convert and checksum the collections (idempotent)",
+                                 description="Download and extract the Debian packages when pictures are "
+                                             "missing, convert the listed pictures into the cache and write "
+                                             "manifest.json.")
     common(prepare)
     prepare.add_argument("--no-install", action="store_true",
-                         help="never run apt-get; fail with the command to run when pictures are missing")
+                         help="never run apt-get; fail saying what to do when pictures are missing")
     prepare.add_argument("--force", action="store_true",
                          help="convert every picture again, even those already in the cache")
     prepare.set_defaults(handler=run_prepare)
