@@ -4,6 +4,9 @@ Each handler reads the upload with our robust reader, runs the runtime, writes t
 result into the app's workspace and returns (before/after preview pair, output file, summary). Errors
 users can act on come back as ``gr.Error`` with the reason from ``TranslationError``; anything else is
 logged with its traceback on the server and reported in one line, so the page never shows a traceback.
+
+Every registered task with an app tab gets its endpoints here, named by its ``AppTab``:
+``handlers.colorize(image, model, tile_size, output_format)`` and so on.
 """
 from __future__ import annotations
 
@@ -16,17 +19,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cv2
 import gradio as gr
-import numpy as np
 
 from translation.atomic import atomic_path
-from translation.convert import check_format
-from translation.imaging.io import (DEFAULT_MAX_PIXELS, LoadedImage, read_image, to_float, to_uint8, to_uint16,
-                                 write_image)
+from translation.convert import ConvertOptions, Job, check_format, run_jobs
 from translation.errors import TranslationError
-from translation.runtime import translate
-from translation.tasks import extract_sketch
+from translation.imaging.drawing import is_blank, on_white_paper
+from translation.imaging.io import DEFAULT_MAX_PIXELS, LoadedImage, read_image, write_image
+from translation.imaging.preview import preview_pixels, preview_size
+from translation.runtime import sketch_image, translate
+from translation.tasks import Task, registered_tasks, task_named
 
 from .cards import image_summary, model_card, run_summary
 from .models import ModelRegistry
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 PREVIEW_SIDE = 1024          # long side of the images in the before/after slider (the download is full size)
 MAX_TILE_SIZE = 4096
 MAX_BATCH_FILES = 200
+
+EMPTY_SKETCHPAD = "The sketchpad is empty: draw something first."
 
 Upload = str | Path | dict | None   # a path, or Gradio's raw file payload {"path": ..., ...}
 Preview = tuple[str, str]           # before / after images for the slider, as files of the request
@@ -79,51 +83,68 @@ class AppHandlers:
         self.workspace = workspace
         self.max_pixels = max_pixels
         self.max_batch_files = max_batch_files
+        self.endpoints: dict[str, Callable[..., RunOutput]] = {}
+        for task in registered_tasks():
+            if task.app is not None:
+                self.endpoints[task.app.api_name] = self._upload_endpoint(task)
+                if task.app.drawing_api_name:
+                    self.endpoints[task.app.drawing_api_name] = self._drawing_endpoint(task)
+        clashes = sorted(name for name in self.endpoints if hasattr(type(self), name))
+        if clashes:
+            raise ValueError(f"task endpoints named like the app's own: {', '.join(clashes)}")
+
+    def __getattr__(self, name: str) -> Callable[..., RunOutput]:
+        """A task tab's endpoint by its api_name: ``handlers.colorize(image, "colorization", 0, "png")``."""
+        endpoint = self.__dict__.get("endpoints", {}).get(name)
+        if endpoint is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return endpoint
 
     # ------------------------------------------------------------------------------- task endpoints
 
-    @user_errors
-    def style_transfer(self, image: Upload, direction: str, tile_size: int = 0, output_format: str = "png",
-                       progress: Any = gr.Progress()) -> RunOutput:
-        """Style transfer; ``direction`` is "photo2art", "art2photo" or the name of a style-transfer model."""
-        model = f"style-{direction}" if f"style-{direction}" in self.registry.names("style-transfer") else direction
-        return self._run_upload("style-transfer", model, image, tile_size, output_format, progress)
+    def _upload_endpoint(self, task: Task) -> Callable[..., RunOutput]:
+        """``(image, [extract_from_photo,] model, tile_size, output_format)``; ``extract_from_photo`` for
+        tasks whose models can be fed the line drawing of a photo."""
+        if task.sketch_from_photo is not None:
+            def endpoint(image: Upload, extract_from_photo: bool = False, model: str | None = None,
+                         tile_size: int = 0, output_format: str = "png", progress: Any = gr.Progress()) -> RunOutput:
+                return self.run_upload(task.name, image, model, tile_size, output_format, progress,
+                                       sketch_from_photo=bool(extract_from_photo))
+        else:
+            def endpoint(image: Upload, model: str | None = None, tile_size: int = 0, output_format: str = "png",
+                         progress: Any = gr.Progress()) -> RunOutput:
+                return self.run_upload(task.name, image, model, tile_size, output_format, progress)
+        return _named(endpoint, task.app.api_name, f"An upload translated with a {task.name} model.")
+
+    def _drawing_endpoint(self, task: Task) -> Callable[..., RunOutput]:
+        def endpoint(drawing: dict | None, model: str | None = None, tile_size: int = 0, output_format: str = "png",
+                     progress: Any = gr.Progress()) -> RunOutput:
+            return self.run_drawing(task.name, drawing, model, tile_size, output_format, progress)
+        return _named(endpoint, task.app.drawing_api_name, f"A sketchpad drawing translated with a {task.name} model.")
 
     @user_errors
-    def colorize(self, image: Upload, model: str = "colorization", tile_size: int = 0,
-                 output_format: str = "png", progress: Any = gr.Progress()) -> RunOutput:
-        return self._run_upload("colorization", model, image, tile_size, output_format, progress)
+    def run_upload(self, task: str, image: Upload, model: str | None = None, tile_size: int = 0,
+                   output_format: str = "png", progress: Any = gr.Progress(), *,
+                   sketch_from_photo: bool = False) -> RunOutput:
+        """An upload through a model of ``task`` (by name, or by one of the task tab's choices);
+        ``sketch_from_photo``: the upload is a photo whose line drawing the model gets."""
+        model = self._model_for(task, model)
+        return self._run_upload(task, model, image, tile_size, output_format, progress,
+                                sketch_from_photo=sketch_from_photo)
 
     @user_errors
-    def super_resolve(self, image: Upload, model: str = "super-resolution", tile_size: int = 0,
-                      output_format: str = "png", progress: Any = gr.Progress()) -> RunOutput:
-        return self._run_upload("super-resolution", model, image, tile_size, output_format, progress)
-
-    @user_errors
-    def sketch_to_photo(self, image: Upload, extract_from_photo: bool = False, model: str = "sketch-to-photo",
-                        tile_size: int = 0, output_format: str = "png",
-                        progress: Any = gr.Progress()) -> RunOutput:
-        """An uploaded sketch, or a photo whose line drawing is extracted first (``extract_from_photo``)."""
-        return self._run_upload("sketch-to-photo", model, image, tile_size, output_format, progress,
-                                sketch_from_photo=bool(extract_from_photo))
-
-    @user_errors
-    def sketch_drawing_to_photo(self, drawing: dict | None, model: str = "sketch-to-photo", tile_size: int = 0,
-                                output_format: str = "png", progress: Any = gr.Progress()) -> RunOutput:
-        """A drawing from the sketchpad: its strokes are flattened onto white paper first."""
-        self._check_model("sketch-to-photo", model)
+    def run_drawing(self, task: str, drawing: dict | None, model: str | None = None, tile_size: int = 0,
+                    output_format: str = "png", progress: Any = gr.Progress()) -> RunOutput:
+        """A drawing from the sketchpad: its strokes are laid on white paper first."""
+        model = self._model_for(task, model)
+        self._check_model(task, model)
         composite = upload_path((drawing or {}).get("composite"))
         if not composite:
-            raise gr.Error("The sketchpad is empty: draw something first.", print_exception=False)
-        loaded = self._read(composite)
-        paper = loaded.to_float()
-        if loaded.alpha is not None:
-            alpha = to_float(loaded.alpha)[:, :, None]
-            paper = paper * alpha + (1.0 - alpha)
-        if float(paper.min()) > 0.97:
-            raise gr.Error("The sketchpad is empty: draw something first.", print_exception=False)
-        sketch = LoadedImage(rgb=to_uint8(paper))
-        return self._run(model, sketch, "drawing", tile_size, output_format, progress)
+            raise gr.Error(EMPTY_SKETCHPAD, print_exception=False)
+        paper = on_white_paper(self._read(composite))
+        if is_blank(paper):
+            raise gr.Error(EMPTY_SKETCHPAD, print_exception=False)
+        return self._run(model, paper, "drawing", tile_size, output_format, progress)
 
     @user_errors
     def custom(self, image: Upload, model: str, tile_size: int = 0, output_format: str = "png",
@@ -148,21 +169,25 @@ class AppHandlers:
         tile, fmt = _check_tile(tile_size), check_format(output_format)
         engine = self.registry.engine(model)
         folder = self.workspace.new_folder()
-        written: list[Path] = []
-        skipped: list[str] = []
-        started = time.perf_counter()
         used: set[str] = set()
-        for index, source in enumerate(files):
-            name = Path(source).name
-            progress((index, len(files)), desc=f"{name} ({index + 1}/{len(files)})", unit="images")
-            try:
-                result = translate(self._read(source), engine, tile_size=tile,
-                                   sketch_from_photo=bool(extract_from_photo))
-            except TranslationError as exc:
-                skipped.append(f"{name}: {self.hide_paths(str(exc))}")
-                continue
-            stem = _unique(safe_stem(name), used)
-            written.append(write_image(folder / f"{stem}.{fmt}", result.rgb, result.alpha))
+        jobs = [Job(Path(source), folder / f"{_unique(safe_stem(Path(source).name), used)}.{fmt}") for source in files]
+        converted: set[Path] = set()
+        finished = 0
+
+        def report(job: Job, status: str, reason: str | None) -> None:
+            nonlocal finished
+            finished += 1
+            if status == "converted":
+                converted.add(job.output)
+            progress((finished, len(jobs)), desc=f"{job.source.name} ({finished}/{len(jobs)})", unit="images")
+
+        started = time.perf_counter()
+        progress((0, len(jobs)), desc="translating", unit="images")
+        options = ConvertOptions(format=fmt, tile_size=tile, sketch_from_photo=bool(extract_from_photo),
+                                 max_pixels=self.max_pixels)
+        failures = run_jobs(jobs, engine, options, on_result=report).failures
+        written = [job.output for job in jobs if job.output in converted]
+        skipped = [f"{Path(source).name}: {self.hide_paths(reason)}" for source, reason in failures]
         progress((len(files), len(files)), desc="packing the zip", unit="images")
         if not written:
             raise gr.Error(html.escape("None of the files could be translated: " + "; ".join(skipped)),
@@ -188,19 +213,17 @@ class AppHandlers:
         loaded = self._read(image)
         return image_summary(loaded.width, loaded.height, loaded.bit_depth, loaded.alpha is not None)
 
-    def describe_model(self, model: str | None) -> str:
+    def describe_model(self, model: str | None, task: str | None = None) -> str:
+        """The model's card; ``task``: ``model`` may be one of that task tab's choices ("photo2art")."""
         if not model:
             return ""
+        if task is not None:
+            model = self._model_for(task, model)
         try:
             info = self.registry.get(model)
         except TranslationError as exc:
             return html.escape(str(exc))
         return model_card(info, self.registry.device(model))
-
-    def describe_style(self, direction: str | None) -> str:
-        if direction and f"style-{direction}" in self.registry.names("style-transfer"):
-            direction = f"style-{direction}"
-        return self.describe_model(direction)
 
     def hide_paths(self, message: str) -> str:
         """Messages name files by their own name, not by where the server keeps them."""
@@ -213,6 +236,16 @@ class AppHandlers:
             return read_image(path, max_pixels=self.max_pixels)
         except TranslationError as exc:
             raise TranslationError(str(exc).replace(str(path), Path(path).name)) from None
+
+    def _model_for(self, task: str, model: str | None) -> str:
+        """The model file a request means: the task's default for none, a tab choice's model for its value."""
+        registered = task_named(task)
+        if not model:
+            return registered.default_model
+        for choice in registered.app.choices if registered.app else ():
+            if choice.value == model and choice.model in self.registry.names(task):
+                return choice.model
+        return model
 
     def _check_model(self, task: str | None, model: str) -> None:
         info = self.registry.get(model)
@@ -235,14 +268,8 @@ class AppHandlers:
         progress(0, desc=f"loading {model}")
         engine = self.registry.engine(model)
         started = time.perf_counter()
-        model_input = shown_input = loaded
-        if sketch_from_photo:  # extracted once: the model gets it, and the preview shows it
-            sketch = extract_sketch(loaded.rgb)[:, :, None]
-            shown_input = LoadedImage(rgb=np.repeat(to_uint8(sketch), 3, axis=2), alpha=loaded.alpha)
-            if loaded.bit_depth == 16:  # the model gets the sketch at the source's bit depth
-                model_input = LoadedImage(rgb=np.repeat(to_uint16(sketch), 3, axis=2), alpha=loaded.alpha)
-            else:
-                model_input = shown_input
+        # extracted once: the model gets the line drawing, and the preview shows it
+        model_input = sketch_image(loaded, engine.info.task) if sketch_from_photo else loaded
         result = translate(model_input, engine, tile_size=tile,
                            progress=lambda done, total: progress((done, total), desc="translating", unit="tiles"))
         seconds = time.perf_counter() - started
@@ -250,7 +277,7 @@ class AppHandlers:
         path = write_image(self.workspace.output_path(folder, source_name, model, fmt), result.rgb, result.alpha)
         summary = run_summary(model, (loaded.width, loaded.height), (result.width, result.height),
                               engine.device, seconds, path.name)
-        return _preview_pair(shown_input, result, folder), str(path), summary
+        return _preview_pair(model_input, result, folder), str(path), summary
 
 
 def _check_tile(tile_size: int | float | None) -> int | None:
@@ -277,18 +304,13 @@ def _preview_pair(before: LoadedImage, after: LoadedImage, folder: Path) -> Prev
     Returned as arrays, Gradio would save them into its cache under a hash of their content, rewriting
     the file in place: two requests with the same preview then truncated each other's downloads.
     """
-    height, width = after.height, after.width
-    ratio = min(1.0, PREVIEW_SIDE / max(height, width))
-    size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
-    return (str(write_image(folder / "preview" / "before.png", _preview(before, size))),
-            str(write_image(folder / "preview" / "after.png", _preview(after, size))))
+    size = preview_size(after, PREVIEW_SIDE)
+    return (str(write_image(folder / "preview" / "before.png", preview_pixels(before, size))),
+            str(write_image(folder / "preview" / "after.png", preview_pixels(after, size))))
 
 
-def _preview(image: LoadedImage, size: tuple[int, int]) -> np.ndarray:
-    pixels = to_uint8(image.rgb)
-    if image.alpha is not None:
-        pixels = np.dstack([pixels, to_uint8(image.alpha)])
-    if (pixels.shape[1], pixels.shape[0]) != size:
-        shrinking = size[0] < pixels.shape[1]
-        pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
-    return pixels
+def _named(endpoint: Callable, name: str, doc: str) -> Callable:
+    """``endpoint`` as the page's API lists it, and the server log names it."""
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint.__doc__ = doc
+    return endpoint

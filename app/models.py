@@ -7,11 +7,9 @@ from pathlib import Path
 
 from translation.errors import TranslationError
 from translation.runtime import Engine, ModelInfo, find_models, get_engine
+from translation.tasks import find_task
 
 log = logging.getLogger(__name__)
-
-# The shipped style-transfer models and how the Style tab names their direction.
-STYLE_DIRECTIONS = {"style-photo2art": "photo → art", "style-art2photo": "art → photo"}
 
 
 class ModelRegistry:
@@ -39,9 +37,11 @@ class ModelRegistry:
         return list(self._models.values())
 
     def names(self, task: str | None = None) -> list[str]:
-        """Model names, those of ``task`` only when given, the one named like the task first."""
+        """Model names, those of ``task`` only when given: its shipped ones first (in its order), then by name."""
         names = [m.name for m in self._models.values() if task is None or m.task.name == task]
-        return sorted(names, key=lambda name: (name != task, name))
+        registered = find_task(task) if task else None
+        shipped = list(registered.model_names if registered and registered.model_names else [task])
+        return sorted(names, key=lambda name: (shipped.index(name) if name in shipped else len(shipped), name))
 
     def get(self, name: str) -> ModelInfo:
         try:

@@ -1,4 +1,5 @@
-"""The page: a tab per task, a custom-model tab and a batch tab, wired to ``AppHandlers``."""
+"""The page: a tab per registered task with an ``AppTab`` (in registration order), a custom-model tab
+and a batch tab, wired to ``AppHandlers``."""
 from __future__ import annotations
 
 import contextlib
@@ -10,11 +11,11 @@ import gradio as gr
 
 from translation.convert import OUTPUT_FORMATS
 from translation.examples import EXAMPLES_DIR
-from translation.imaging.io import IMAGE_SUFFIXES
+from translation.imaging.files import list_images
+from translation.tasks import AppTab, Task, registered_tasks
 
 from .cards import missing_model_notice
 from .handlers import AppHandlers
-from .models import STYLE_DIRECTIONS
 
 INFERENCE = "inference"  # the concurrency group every model run belongs to
 # Events get Gradio's raw file payloads (preprocess=False): gr.Image's preprocess would open every upload
@@ -44,27 +45,6 @@ CSS = """
 .model-card td:first-child { font-weight: 600; width: 32%; white-space: nowrap; }
 footer { opacity: 0.7; }
 """
-
-
-@dataclass(frozen=True)
-class TaskTab:
-    task: str
-    title: str
-    api_name: str
-    button: str
-    blurb: str
-
-
-TASK_TABS = (
-    TaskTab("style-transfer", "Style transfer", "style_transfer", "Transfer style",
-            "Turn a photo into a painting, or a painting into a photo (CycleGAN)."),
-    TaskTab("colorization", "Colorization", "colorize", "Colorize",
-            "Bring colour to a black-and-white photo."),
-    TaskTab("super-resolution", "Super-resolution", "super_resolve", "Upscale",
-            "Enlarge a small or blurry photo four times, restoring detail."),
-    TaskTab("sketch-to-photo", "Sketch to photo", "sketch_to_photo", "Make a photo",
-            "Draw a sketch, upload one, or extract the line drawing of a photo, and turn it into a photo."),
-)
 
 
 @dataclass
@@ -100,7 +80,7 @@ def example_images(task: str, examples_dir: Path | None = EXAMPLES_DIR) -> list[
     folder = Path(examples_dir) / task if examples_dir else None
     if folder is None or not folder.is_dir():
         return []
-    return [str(p) for p in sorted(folder.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    return [str(p) for p in list_images(folder)]
 
 
 def build_demo(handlers: AppHandlers, *, examples_dir: Path | None = EXAMPLES_DIR,
@@ -117,9 +97,10 @@ def build_demo(handlers: AppHandlers, *, examples_dir: Path | None = EXAMPLES_DI
                     "found · drop, paste or pick an image, then run.", elem_id="header")
         pickers: list[ModelPicker] = []
         with gr.Tabs():
-            for tab in TASK_TABS:
-                with gr.Tab(tab.title, id=tab.task):
-                    pickers.append(_task_tab(tab, handlers, examples_dir, run_options))
+            for task in registered_tasks():
+                if task.app is not None:
+                    with gr.Tab(task.app.title, id=task.name):
+                        pickers.append(_task_tab(task, handlers, examples_dir, run_options))
             with gr.Tab("Custom model", id="custom"):
                 custom, rescan, card = _custom_tab(handlers, examples_dir, run_options)
             with gr.Tab("Batch", id="batch"):
@@ -175,7 +156,7 @@ def _watch_upload(handlers: AppHandlers, image: gr.Image, info: gr.Markdown) -> 
     image.change(handlers.inspect_upload, image, info, api_visibility="private", show_progress="hidden", **RAW)
 
 
-def _model_dropdown(names: list[str], label: str = "Model") -> gr.Dropdown:
+def _model_dropdown(names: list[str], label: str) -> gr.Dropdown:
     return gr.Dropdown(names, value=names[0] if names else None, label=label, interactive=len(names) > 1,
                        allow_custom_value=False)
 
@@ -193,79 +174,82 @@ def _redraw_card_after(run, describe, model: gr.components.Component, card: gr.M
     run.success(describe, model, card, api_visibility="private", show_progress="hidden")
 
 
-def _style_choices(names: list[str]) -> list[tuple[str, str]]:
-    """(label, value) per style model: the shipped pair as "photo → art" / "photo2art" first, others by name."""
-    shipped = [n for n in STYLE_DIRECTIONS if n in names]
-    return ([(STYLE_DIRECTIONS[n], n.removeprefix("style-")) for n in shipped]
-            + [(n, n) for n in names if n not in STYLE_DIRECTIONS])
+def _choices(tab: AppTab, names: list[str]) -> list[tuple[str, str]]:
+    """(label, value) per model: the tab's named choices that are installed first, then the others by name."""
+    offered = [(choice.label, choice.value) for choice in tab.choices if choice.model in names]
+    named = {choice.model for choice in tab.choices}
+    return offered + [(name, name) for name in names if name not in named]
 
 
-def _task_tab(tab: TaskTab, handlers: AppHandlers, examples_dir: Path | None, run_options: dict) -> ModelPicker:
-    registry = handlers.registry
-    names = registry.names(tab.task)
+def _model_picker(tab: AppTab, names: list[str]) -> gr.Dropdown | gr.Radio:
+    if tab.choices:
+        choices = _choices(tab, names)
+        return gr.Radio(choices, value=choices[0][1] if choices else None, label=tab.choice_label)
+    return _model_dropdown(names, tab.choice_label)
+
+
+def _extract_checkbox(task: Task) -> list[gr.Checkbox]:
+    """The "extract its line drawing" option, for tasks whose models can be fed the drawing of a photo."""
+    if task.sketch_from_photo is None:
+        return []
+    return [gr.Checkbox(False, label="This is a photo: extract its line drawing first")]
+
+
+def _run_button(tab: AppTab, names: list[str], elem_id: str) -> gr.Button:
+    return gr.Button(tab.button, variant="primary", interactive=bool(names), elem_id=elem_id)
+
+
+def _task_tab(task: Task, handlers: AppHandlers, examples_dir: Path | None, run_options: dict) -> ModelPicker:
+    """The tab ``task.app`` describes: an upload (and a sketchpad when it asks for one), its models, the result."""
+    tab, registry = task.app, handlers.registry
+    names = registry.names(task.name)
     gr.Markdown(tab.blurb, elem_classes="blurb")
     if not names:
-        gr.Markdown(missing_model_notice(tab.task, tab.title), elem_classes="notice")
-    if tab.task == "sketch-to-photo":
-        return _sketch_tab(tab, handlers, names, examples_dir, run_options)
+        gr.Markdown(missing_model_notice(task.name, tab.title), elem_classes="notice")
 
     with gr.Row(equal_height=False):
         with gr.Column():
-            image, info = _image_input(tab.task)
-            if tab.task == "style-transfer":
-                choices = _style_choices(names)
-                model = gr.Radio(choices, value=choices[0][1] if choices else None, label="Direction")
-                describe = handlers.describe_style
+            if tab.drawing_api_name:
+                with gr.Tabs():
+                    with gr.Tab("Draw"):
+                        pad = gr.Sketchpad(label="Sketch", type="filepath", canvas_size=(512, 512), height=HEIGHT,
+                                           brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=3),
+                                           layers=False, placeholder="Pick the brush on the left, then draw")
+                        run_drawing = _run_button(tab, names, f"{task.name}-draw-run")
+                    with gr.Tab("Upload"):
+                        image, info = _image_input(task.name, tab.upload_label)
+                        extract = _extract_checkbox(task)
+                        run = _run_button(tab, names, f"{task.name}-run")
+                        _examples(task.name, image, examples_dir)
+                model = _model_picker(tab, names)
+                tile, fmt = _options()
             else:
-                model = _model_dropdown(names)
-                describe = handlers.describe_model
-            tile, fmt = _options()
-            run = gr.Button(tab.button, variant="primary", interactive=bool(names), elem_id=f"{tab.task}-run")
-            _examples(tab.task, image, examples_dir)
+                image, info = _image_input(task.name, tab.upload_label)
+                extract = _extract_checkbox(task)
+                model = _model_picker(tab, names)
+                tile, fmt = _options()
+                run = _run_button(tab, names, f"{task.name}-run")
+                _examples(task.name, image, examples_dir)
         with gr.Column():
-            out = _result_column(tab.task)
+            out = _result_column(task.name)
+
+    def describe(chosen: str | None) -> str:
+        return handlers.describe_model(chosen, task.name)
+
     card = _model_card(describe, model)
-
     _watch_upload(handlers, image, info)
-    fn = getattr(handlers, tab.api_name)
-    _redraw_card_after(run.click(fn, [image, model, tile, fmt], out.as_list(), api_name=tab.api_name, **run_options),
-                       describe, model, card)
-    if tab.task == "style-transfer":
-        return ModelPicker(model, [run], lambda: _style_choices(registry.names(tab.task)))
-    return ModelPicker(model, [run], lambda: registry.names(tab.task), locked_when_single=True)
-
-
-def _sketch_tab(tab: TaskTab, handlers: AppHandlers, names: list[str], examples_dir: Path | None,
-                run_options: dict) -> ModelPicker:
-    with gr.Row(equal_height=False):
-        with gr.Column():
-            with gr.Tabs():
-                with gr.Tab("Draw"):
-                    pad = gr.Sketchpad(label="Sketch", type="filepath", canvas_size=(512, 512), height=HEIGHT,
-                                       brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=3),
-                                       layers=False, placeholder="Pick the brush on the left, then draw")
-                    run_drawing = gr.Button(tab.button, variant="primary", interactive=bool(names),
-                                            elem_id="sketch-draw-run")
-                with gr.Tab("Upload"):
-                    image, info = _image_input(tab.task, "Sketch or photo")
-                    extract = gr.Checkbox(False, label="This is a photo: extract its line drawing first")
-                    run_upload = gr.Button(tab.button, variant="primary", interactive=bool(names),
-                                           elem_id=f"{tab.task}-run")
-                    _examples(tab.task, image, examples_dir)
-            model = _model_dropdown(names)
-            tile, fmt = _options()
-        with gr.Column():
-            out = _result_column(tab.task)
-    card = _model_card(handlers.describe_model, model)
-
-    _watch_upload(handlers, image, info)
-    for event in (run_upload.click(handlers.sketch_to_photo, [image, extract, model, tile, fmt], out.as_list(),
-                                   api_name="sketch_to_photo", **run_options),
-                  run_drawing.click(handlers.sketch_drawing_to_photo, [pad, model, tile, fmt], out.as_list(),
-                                    api_name="sketch_drawing_to_photo", **run_options)):
-        _redraw_card_after(event, handlers.describe_model, model, card)
-    return ModelPicker(model, [run_upload, run_drawing], lambda: handlers.registry.names(tab.task),
-                       locked_when_single=True)
+    events = [run.click(handlers.endpoints[tab.api_name], [image, *extract, model, tile, fmt], out.as_list(),
+                        api_name=tab.api_name, **run_options)]
+    buttons = [run]
+    if tab.drawing_api_name:
+        events.append(run_drawing.click(handlers.endpoints[tab.drawing_api_name], [pad, model, tile, fmt],
+                                        out.as_list(), api_name=tab.drawing_api_name, **run_options))
+        buttons.append(run_drawing)
+    for event in events:
+        _redraw_card_after(event, describe, model, card)
+    if tab.choices:
+        return ModelPicker(model, buttons, lambda: _choices(tab, registry.names(task.name)))
+    return ModelPicker(model, buttons, lambda: registry.names(task.name), locked_when_single=True)
 
 
 def _custom_tab(handlers: AppHandlers, examples_dir: Path | None,

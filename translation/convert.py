@@ -23,7 +23,8 @@ import numpy as np
 from PIL import Image
 
 from .atomic import TEMP_PREFIX
-from .imaging.io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, write_image
+from .imaging.files import is_image_path, list_files
+from .imaging.io import DEFAULT_MAX_PIXELS, write_image
 from .errors import TranslationError
 from .runtime.engine import Engine
 from .runtime.pipeline import DEFAULT_OVERLAP, Prepared, finish_image, infer, prepare_image
@@ -91,20 +92,6 @@ def _matches(rel: Path, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatch(text, p) or fnmatch.fnmatch(rel.name, p) for p in patterns)
 
 
-def _walk(root: Path, recursive: bool, skip_dirs: Sequence[Path]) -> Iterable[Path]:
-    """Files under ``root``; symlinked folders are followed once (a loop cannot make this hang)."""
-    seen: set[str] = set()
-    for current, dirnames, filenames in os.walk(root, followlinks=True):
-        real = os.path.realpath(current)
-        if real in seen or any(Path(real) == d or d in Path(real).parents for d in skip_dirs):
-            dirnames[:] = []
-            continue
-        seen.add(real)
-        dirnames[:] = sorted(dirnames) if recursive else []
-        for name in sorted(filenames):
-            yield Path(current) / name
-
-
 def collect_inputs(inputs: Sequence[str | Path], options: ConvertOptions, *, skip_dirs: Sequence[Path] = (),
                    not_images: list[Path] | None = None) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
     """(file, path relative to its input folder) for every image to convert, and inputs that do not exist.
@@ -122,11 +109,9 @@ def collect_inputs(inputs: Sequence[str | Path], options: ConvertOptions, *, ski
         elif given.is_dir():
             root = Path(os.path.realpath(given))
             inside = [d for d in skip if root in d.parents]  # an output folder below this input folder
-            for path in _walk(given, options.recursive, inside):
+            for path in list_files(given, recursive=options.recursive, skip_dirs=inside):
                 rel = path.relative_to(given)
-                if path.name.startswith(TEMP_PREFIX) or not path.is_file():
-                    continue
-                if path.suffix.lower() not in IMAGE_SUFFIXES:
+                if not is_image_path(path):
                     if not_images is not None:
                         not_images.append(path)
                     continue

@@ -26,8 +26,8 @@ import onnx
 from onnx import helper, numpy_helper
 
 from .atomic import atomic_write_bytes
+from .imaging.files import list_images
 from .imaging.io import IMAGE_SUFFIXES, read_image, to_float
-from .data.layouts import list_images
 from .errors import TranslationError, first_line
 from .tasks import TaskSpec, finish, prepare
 
@@ -133,7 +133,7 @@ def image_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
         folder = Path(source)
         if not folder.is_dir():
             raise TranslationError(f"{folder}: not a folder of calibration images")
-        files = list_images(folder)
+        files = list_images(folder, recursive=True)
         if not files:
             raise TranslationError(f"{folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) to calibrate on")
         return files

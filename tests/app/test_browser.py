@@ -116,7 +116,7 @@ def test_a_non_image_upload_shows_the_reason(page, images):  # noqa: F811
 def test_a_drawing_on_the_sketchpad_becomes_a_picture(page):
     page.get_by_role("tab", name="Sketch to photo").click()
     page.get_by_role("tab", name="Draw").click()
-    page.locator("#sketch-draw-run").click()  # nothing drawn yet: the reason, no picture
+    page.locator("#sketch-to-photo-draw-run").click()  # nothing drawn yet: the reason, no picture
     page.locator(".toast-body").filter(has_text="The sketchpad is empty").wait_for()
     canvas = page.locator("canvas").filter(visible=True).first
     box = canvas.bounding_box()
@@ -128,7 +128,7 @@ def test_a_drawing_on_the_sketchpad_becomes_a_picture(page):
     for step in range(1, 21):  # a zigzag line across the paper in the middle of the pad
         page.mouse.move(centre_x - 100 + 10 * step, centre_y + (60 if step % 2 else -60), steps=4)
     page.mouse.up()
-    page.locator("#sketch-draw-run").click()
+    page.locator("#sketch-to-photo-draw-run").click()
     output = page.locator("#sketch-to-photo-output img")
     output.first.wait_for()
     assert output.count() == 2  # the drawing and the picture made of it, in the slider

@@ -188,7 +188,7 @@ def test_model_card_and_device(handlers, images):  # noqa: F811
         assert expected in card
     handlers.super_resolve(str(images["small"]), "super-resolution", 0, "png")
     assert "| Device | CPU |" in handlers.describe_model("super-resolution")
-    assert "style-photo2art" in handlers.describe_style("photo2art")
+    assert "style-photo2art" in handlers.describe_model("photo2art", "style-transfer")
     info = handlers.registry.get("my-custom")
     assert "| Device | CUDA |" in model_card(info, "CUDA")
 

@@ -5,8 +5,8 @@ import argparse
 from pathlib import Path
 
 DESCRIPTION = """\
-Start the web app: a tab per task (style transfer, colorization, super-resolution, sketch to photo),
-any exported ONNX model in the Custom tab, and a Batch tab that returns a zip.
+Start the web app: a tab per task (style transfer, colorization, ...: each task of translation.tasks
+that describes one), any exported ONNX model in the Custom tab, and a Batch tab that returns a zip.
 
 Models are found in exports/, in every folder of $TRANSLATION_MODELS and in the --models folders,
 by the task written in their metadata. The app serves only this machine unless --host says otherwise,

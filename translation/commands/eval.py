@@ -3,25 +3,31 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 
-EPILOG = """\
-what is measured, by task:
-  super-resolution  PSNR/SSIM vs the photo, and the bicubic baseline's, from a clean (area) downscale
-                    and from a copy degraded like the training inputs (degraded_*)
-  colorization      PSNR/SSIM vs the photo, colourfulness of output (gray input = 0)
-  sketch-to-photo   PSNR/SSIM/L1 vs the photo (input: the photo's extracted sketch)
-  style-transfer    cycle reconstruction: photo -> --model -> --back-model vs the photo
-
+EXAMPLE = """\
 example:
   translation eval --model super-resolution --photos held-out/ --json sr-metrics.json
 """
 
 
+def _epilog() -> str:
+    """What each registered task's measure compares, one wrapped entry per task."""
+    from ..tasks import registered_tasks
+
+    lines = ["what is measured, by task:"]
+    for task in registered_tasks():
+        if task.measure is not None:
+            lines += textwrap.wrap(task.measure.summary, 100, initial_indent=f"  {task.name:17s} ",
+                                   subsequent_indent=" " * 20)
+    return "\n".join(lines) + "\n\n" + EXAMPLE
+
+
 def register(subparsers, name: str, help: str) -> None:
-    parser = subparsers.add_parser(name, help=help, description=help, epilog=EPILOG,
+    parser = subparsers.add_parser(name, help=help, description=help, epilog=_epilog(),
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="model name (from exports/ or --models) or .onnx path")
-    parser.add_argument("--back-model", help="the opposite direction, for style transfer's cycle error")
+    parser.add_argument("--back-model", help="the opposite direction, for cycle reconstruction (style transfer)")
     parser.add_argument("--photos", help="folder of held-out photos (default: the prepared collection's "
                                          "validation photos, see `translation data prepare`)")
     parser.add_argument("--models", action="append", default=[], metavar="DIR", help="extra model folder")

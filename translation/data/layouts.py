@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import TranslationError
+from ..imaging.files import list_images
 from ..imaging.io import IMAGE_SUFFIXES
 from .layout_trees import ALIGNED_TREE, FOLDERS_TREE, PAIRED_TREES, PHOTOS_TREE, UNPAIRED_TREE
 
@@ -52,13 +53,6 @@ class UnpairedLayout:
                 f"({len(self.test_a)} + {len(self.test_b)} test images)")
 
 
-def list_images(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (sub-folders included, hidden files skipped), sorted."""
-    return sorted(p for p in folder.rglob("*")
-                  if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
-
-
 def _problem(message: str, tree: str) -> TranslationError:
     return TranslationError(f"{message}\nexpected layout:\n{tree}")
 
@@ -72,7 +66,7 @@ def _require_folder(folder: Path, tree: str) -> None:
 
 def _images_in(folder: Path, tree: str) -> list[Path]:
     _require_folder(folder, tree)
-    images = list_images(folder)
+    images = list_images(folder, recursive=True)
     if not images:
         found = "it is empty" if not any(folder.iterdir()) else "it holds no image files"
         raise _problem(f"{folder}: no images ({found}; looked for {' '.join(sorted(IMAGE_SUFFIXES))})", tree)
@@ -115,8 +109,8 @@ def find_paired(root: str | Path, *, photos: bool = False, val_fraction: float =
     _require_folder(root, tree)
     if photos:
         if (root / "train").is_dir():
-            return _with_val("photos", root, [(p,) for p in _images_in(root / "train", tree)],
-                             root / "val", lambda v: [(p,) for p in list_images(v)], val_fraction, seed)
+            return _with_val("photos", root, [(p,) for p in _images_in(root / "train", tree)], root / "val",
+                             _singles, val_fraction, seed)
         return _with_val("photos", root, [(p,) for p in _images_in(root, tree)], None, None, val_fraction, seed)
 
     if (root / "train" / "A").is_dir() or (root / "train" / "B").is_dir():
@@ -129,17 +123,21 @@ def find_paired(root: str | Path, *, photos: bool = False, val_fraction: float =
                          val_fraction, seed)
     if (root / "train").is_dir():
         train = [(p,) for p in _images_in(root / "train", ALIGNED_TREE)]
-        return _with_val("aligned", root, train, root / "val", lambda v: [(p,) for p in list_images(v)],
-                         val_fraction, seed)
+        return _with_val("aligned", root, train, root / "val", _singles, val_fraction, seed)
     if (root / "trainA").is_dir() or (root / "trainB").is_dir():
         raise _problem(f"{root}: this is an unpaired dataset (trainA/trainB): train it with "
                        "`translation train cyclegan`, or arrange pairs as below for pix2pix", tree)
     if not any(root.iterdir()):
         raise _problem(f"{root}: folder is empty", tree)
-    direct = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    direct = list_images(root)
     if direct:
-        return _with_val("aligned", root, [(p,) for p in sorted(direct)], None, None, val_fraction, seed)
+        return _with_val("aligned", root, [(p,) for p in direct], None, None, val_fraction, seed)
     raise _problem(f"{root}: unknown dataset layout (found {_summary(root)})", tree)
+
+
+def _singles(folder: Path) -> list[tuple[Path, ...]]:
+    """One-file samples: every image under ``folder``."""
+    return [(p,) for p in list_images(folder, recursive=True)]
 
 
 def _with_val(kind: str, root: Path, train: list, val_dir: Path | None, read_val, val_fraction: float,
@@ -161,7 +159,8 @@ def find_unpaired(root: str | Path) -> UnpairedLayout:
         if (root / a_name).is_dir() or (root / b_name).is_dir():
             train_a = _images_in(root / a_name, UNPAIRED_TREE)
             train_b = _images_in(root / b_name, UNPAIRED_TREE)
-            tests = [list_images(root / t) if t and (root / t).is_dir() else [] for t in (test_a, test_b)]
+            tests = [list_images(root / t, recursive=True) if t and (root / t).is_dir() else []
+                     for t in (test_a, test_b)]
             return UnpairedLayout(root, train_a, train_b, tests[0], tests[1])
     if not any(root.iterdir()):
         raise _problem(f"{root}: folder is empty", UNPAIRED_TREE)

@@ -6,9 +6,9 @@
 """
 from .engine import Engine, default_threads
 from .models import DEFAULT_MODELS_DIR, ModelInfo, find_models, read_metadata, read_model_info, resolve_model
-from .pipeline import convert_image, get_engine, translate
+from .pipeline import convert_image, get_engine, sketch_image, translate
 
 __all__ = [
     "DEFAULT_MODELS_DIR", "Engine", "ModelInfo", "convert_image", "default_threads", "find_models",
-    "get_engine", "read_metadata", "read_model_info", "resolve_model", "translate",
+    "get_engine", "read_metadata", "read_model_info", "resolve_model", "sketch_image", "translate",
 ]

@@ -15,9 +15,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..imaging.io import DEFAULT_MAX_PIXELS, LoadedImage, read_image
+from ..imaging.io import DEFAULT_MAX_PIXELS, LoadedImage, read_image, to_uint8, to_uint16
 from ..errors import TranslationError
-from ..tasks import finish, prepare
+from ..tasks import TaskSpec, finish, photo_to_sketch, prepare, sketch_tasks
 from .engine import Engine, normalise_providers
 from .models import ModelInfo, resolve_model
 from .tiling import run_tiled
@@ -25,7 +25,6 @@ from .tiling import run_tiled
 log = logging.getLogger(__name__)
 
 DEFAULT_OVERLAP = 32
-SKETCH_TASKS = ("sketch-to-photo", "custom")
 
 ImageSource = LoadedImage | np.ndarray | str | Path
 
@@ -50,9 +49,9 @@ def load(image: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> 
 def prepare_image(image: ImageSource, info: ModelInfo, *, sketch_from_photo: bool = False,
                   max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Prepared:
     """Decode (if needed) and turn the image into network input with the model's task."""
-    if sketch_from_photo and info.task.name not in SKETCH_TASKS:
-        raise TranslationError(f"{info.name}: --sketch-from-photo is for sketch-to-photo models, "
-                               f"not a {info.task.name} model")
+    if sketch_from_photo and info.task.name not in sketch_tasks():
+        raise TranslationError(f"{info.name}: --sketch-from-photo is for models of the tasks that take line "
+                               f"drawings ({', '.join(sketch_tasks())}), not a {info.task.name} model")
     source = load(image, max_pixels=max_pixels)
     # the integer pixels as they are: prepare makes its one float copy itself
     tensor, context = prepare(info.task, source.rgb, sketch_from_photo=sketch_from_photo)
@@ -60,6 +59,15 @@ def prepare_image(image: ImageSource, info: ModelInfo, *, sketch_from_photo: boo
         raise TranslationError(f"{info.path}: task {info.task.name!r} makes {tensor.shape[0]} input channels "
                                f"but the network takes {info.in_channels}")
     return Prepared(source, tensor, context)
+
+
+def sketch_image(image: ImageSource, spec: TaskSpec, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """The line drawing ``spec``'s task makes of a photo, as an image of its own: gray RGB at the photo's
+    bit depth, with its alpha. To look at what ``sketch_from_photo`` feeds a model, or to feed it so."""
+    source = load(image, max_pixels=max_pixels)
+    sketch = photo_to_sketch(spec, source.rgb)[:, :, None]
+    pixels = to_uint16(sketch) if source.bit_depth == 16 else to_uint8(sketch)
+    return LoadedImage(rgb=np.repeat(pixels, 3, axis=2), alpha=source.alpha, path=source.path)
 
 
 def infer(prepared: Prepared, engine: Engine, *, tile_size: int | None = None,

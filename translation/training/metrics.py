@@ -14,22 +14,20 @@ from torch.utils.data import DataLoader
 
 from ..atomic import atomic_write_text
 from ..imaging.io import write_image
-from ..tasks import AB_SCALE, TaskSpec
+from ..tasks import TaskSpec, decode
 
 
 def to_display(images: torch.Tensor, space: str, luminance_input: torch.Tensor | None = None) -> torch.Tensor:
-    """Network-space images (N x C x H x W in [-1, 1]) -> N x 3 x H x W RGB in [0, 1] for viewing and metrics.
+    """Network-space images (N x C x H x W in [-1, 1]) -> N x 3 x H x W RGB in [0, 1] for viewing and metrics,
+    on the same device: each image as the runtime finishes it (``translation.tasks.decode``).
 
     ``lab_ab`` outputs (colorization) are merged with the L channel of their ``lab_l`` input.
     """
-    images = images.detach().float()
-    if space == "lab_ab":
-        if luminance_input is None:
-            raise ValueError("lab_ab images need the L channel of their input")
-        lab = torch.cat([(luminance_input.detach().float()[:, :1] + 1) * 50, images * AB_SCALE], 1)
-        return kornia.color.lab_to_rgb(lab, clip=True)
-    rgb = ((images + 1) / 2).clamp(0, 1)
-    return rgb.expand(-1, 3, -1, -1) if rgb.shape[1] == 1 else rgb
+    pixels = images.detach().float().cpu().numpy()
+    lightness = None if luminance_input is None else (luminance_input.detach().float()[:, 0].cpu().numpy() + 1) * 50
+    rgb = [decode(space, image, {} if lightness is None else {"lab_l": lightness[i]})
+           for i, image in enumerate(pixels)]
+    return torch.from_numpy(np.ascontiguousarray(np.stack(rgb).transpose(0, 3, 1, 2))).to(images.device)
 
 
 @torch.no_grad()

@@ -1,0 +1,60 @@
+"""Colorization: L in, ab out, merged with the full-resolution lightness."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from task_photos import smooth_photo
+
+from translation.imaging.colour import rgb_to_lab
+from translation.tasks import finish, get_task, prepare, training_pair
+
+
+def test_colorization_round_trip_with_true_colours():
+    spec = get_task("colorization")
+    photo = smooth_photo()
+    network_input, context = prepare(spec, photo)
+    assert network_input.shape == (1, 48, 64)
+    true_ab = rgb_to_lab(photo)[:, :, 1:].transpose(2, 0, 1) / 110.0
+    assert np.abs(true_ab).max() <= 1.0
+    np.testing.assert_allclose(finish(spec, true_ab, context), photo, atol=0.01)
+
+
+def test_colorization_keeps_full_resolution_luminance_when_working_size_is_smaller():
+    spec = get_task("colorization").replace(working_size=16)
+    photo = smooth_photo(48, 64)
+    network_input, context = prepare(spec, photo)
+    assert network_input.shape == (1, 12, 16)  # long side at most the working size
+    small = cv2.resize(photo, (16, 12), interpolation=cv2.INTER_AREA)
+    predicted_ab = rgb_to_lab(small)[:, :, 1:].transpose(2, 0, 1) / 110.0
+    result = finish(spec, predicted_ab, context)
+    assert result.shape == (48, 64, 3)
+    lightness_error = np.abs(rgb_to_lab(result)[:, :, 0] - rgb_to_lab(photo)[:, :, 0])
+    assert lightness_error.mean() < 0.3 and lightness_error.max() < 1.5
+    assert np.abs(result - photo).mean() < 0.02  # and the colours come back too
+    # a network that predicts "no colour" gives a gray image with exactly the input's lightness
+    gray = finish(spec, np.zeros((2, 12, 16), np.float32), context)
+    np.testing.assert_allclose(rgb_to_lab(gray)[:, :, 0], rgb_to_lab(photo)[:, :, 0], atol=0.5)
+    assert np.abs(gray[:, :, 0] - gray[:, :, 2]).max() < 0.01
+
+
+def test_colorization_pair_matches_prepare():
+    spec = get_task("colorization")
+    photo = smooth_photo(32, 32)
+    source, target = training_pair(spec, photo, np.random.default_rng(0))
+    network_input, context = prepare(spec, photo)
+    np.testing.assert_allclose(source, network_input, atol=1e-6)
+    np.testing.assert_allclose(finish(spec, target, context), photo, atol=0.01)
+
+
+def test_training_shows_a_colorization_pair_as_the_runtime_finishes_it():
+    import torch
+
+    from translation.training.metrics import to_display
+
+    spec = get_task("colorization")
+    photo = smooth_photo(32, 32)
+    source, target = training_pair(spec, photo, np.random.default_rng(0))
+    shown = to_display(torch.from_numpy(target)[None], spec.output_space, torch.from_numpy(source)[None])
+    assert shown.shape == (1, 3, 32, 32) and shown.dtype == torch.float32
+    _, context = prepare(spec, photo)
+    np.testing.assert_allclose(shown[0].permute(1, 2, 0).numpy(), finish(spec, target, context), atol=1e-5)

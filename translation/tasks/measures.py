@@ -1,0 +1,20 @@
+"""Measures more than one task can use."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import TranslationError
+from .spec import Measure, ModelUnderTest
+
+
+def _cycle_scores(model: ModelUnderTest, photo: np.ndarray, seed: int) -> dict[str, float]:
+    from .. import metrics  # imports torch: only when measuring
+
+    if model.back is None:
+        raise TranslationError(f"{model.name}: {model.spec.name} is measured by cycle reconstruction; "
+                               "give the opposite direction with --back-model")
+    restored = model.back(model.translate(photo))
+    return {"cycle_psnr": metrics.psnr(restored, photo), "cycle_l1": metrics.l1(restored, photo)}
+
+
+CYCLE_RECONSTRUCTION = Measure("cycle reconstruction: photo -> --model -> --back-model vs the photo", _cycle_scores)

@@ -1,0 +1,157 @@
+"""How a photo becomes network input and how network output becomes a photo again, generic over the
+spaces of a ``TaskSpec`` (see ``translation.tasks.spec``); and the self-supervised training pairs.
+
+Lab conversions use ``translation.imaging.colour`` (OpenCV's float32 CIE Lab), the same in ``prepare``,
+``finish`` and the pair makers.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..errors import TranslationError
+from ..imaging.colour import lab_to_rgb, luminance, rgb_to_lab
+from ..imaging.io import to_float
+from .spec import AB_SCALE, TaskSpec, find_task, registered_tasks, sketch_tasks
+
+
+def as_float_rgb(rgb: np.ndarray) -> np.ndarray:
+    """H x W, H x W x 1, 3 or 4 pixels of any dtype -> H x W x 3 float32 in [0, 1] (alpha dropped)."""
+    rgb = np.asarray(rgb)
+    if rgb.ndim == 2:
+        rgb = rgb[:, :, None]
+    if rgb.ndim != 3 or rgb.shape[2] not in (1, 3, 4) or rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise ValueError(f"expected H x W x 3 pixels, got shape {rgb.shape}")
+    if rgb.shape[2] == 1:
+        rgb = np.repeat(rgb, 3, axis=2)
+    return to_float(rgb[:, :, :3])  # one float copy: a 4096x4096 photo is 200 MB per float32 copy
+
+
+def resize(pixels: np.ndarray, height: int, width: int, interpolation: int) -> np.ndarray:
+    """``pixels`` at height x width (itself when already that size); an H x W x 1 array stays 3-D."""
+    if pixels.shape[:2] == (height, width):
+        return pixels
+    resized = cv2.resize(pixels, (width, height), interpolation=interpolation)
+    return resized[:, :, None] if pixels.ndim == 3 and resized.ndim == 2 else resized
+
+
+def to_chw(pixels: np.ndarray) -> np.ndarray:
+    """H x W (x C) -> a new C x H x W float32 array."""
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    return np.array(pixels.transpose(2, 0, 1), dtype=np.float32, order="C")
+
+
+def _to_hwc(output: np.ndarray) -> np.ndarray:
+    return np.array(output.transpose(1, 2, 0), dtype=np.float32, order="C")  # always a new array
+
+
+def encode_input(spec: TaskSpec, rgb: np.ndarray) -> np.ndarray:
+    """H x W x 3 float [0, 1] -> C x H x W in [-1, 1] for the spec's input space (``rgb`` is not changed).
+
+    One new C x H x W array, scaled in place: no other full-size temporaries."""
+    if spec.input_space == "rgb":
+        encoded, scale = to_chw(rgb), 2.0
+    elif spec.input_space == "gray":
+        encoded, scale = to_chw(luminance(rgb)), 2.0
+    else:  # lab_l
+        encoded, scale = to_chw(rgb_to_lab(rgb)[:, :, 0]), 1 / 50.0
+    encoded *= np.float32(scale)
+    encoded -= np.float32(1.0)
+    return np.clip(encoded, -1.0, 1.0, out=encoded)
+
+
+def photo_to_sketch(spec: TaskSpec, rgb: np.ndarray) -> np.ndarray:
+    """The line drawing (H x W float32 [0, 1]) that ``spec``'s task makes of a photo for its models."""
+    task = find_task(spec.name)
+    if task is None or task.sketch_from_photo is None:
+        raise TranslationError(f"task {spec.name!r} takes no line drawings made from photos "
+                               f"(tasks that do: {', '.join(sketch_tasks())})")
+    return task.sketch_from_photo(rgb)
+
+
+# ------------------------------------------------------------------------------------ prepare / finish
+
+def prepare(spec: TaskSpec, rgb: np.ndarray, *, sketch_from_photo: bool = False) -> tuple[np.ndarray, dict]:
+    """H x W x 3 float32 [0, 1] photo -> (network input C x H' x W' float32 in [-1, 1], context for ``finish``).
+
+    ``sketch_from_photo`` first turns the photo into the line drawing the spec's task makes of photos
+    (for sketch-to-photo models fed with photos). ``scale`` upscales bicubically; ``working_size``
+    shrinks the network input so its long side is at most that, while the context keeps the full
+    resolution.
+    """
+    rgb = as_float_rgb(rgb)
+    height, width = rgb.shape[:2]
+    if sketch_from_photo:
+        rgb = np.repeat(photo_to_sketch(spec, rgb)[:, :, None], 3, axis=2)
+    if spec.scale > 1:
+        rgb = np.clip(resize(rgb, height * spec.scale, width * spec.scale, cv2.INTER_CUBIC), 0.0, 1.0)
+    out_height, out_width = rgb.shape[:2]
+    context: dict = {"input_size": (height, width), "output_size": (out_height, out_width)}
+    if spec.output_space == "lab_ab":
+        context["lab_l"] = rgb_to_lab(rgb)[:, :, 0]
+    if spec.working_size and max(out_height, out_width) > spec.working_size:
+        ratio = spec.working_size / max(out_height, out_width)
+        small_h, small_w = max(1, round(out_height * ratio)), max(1, round(out_width * ratio))
+        rgb = resize(rgb, small_h, small_w, cv2.INTER_AREA)
+    return encode_input(spec, rgb), context
+
+
+def finish(spec: TaskSpec, output: np.ndarray, context: dict) -> np.ndarray:
+    """Network output C x H' x W' in [-1, 1] -> H'' x W'' x 3 float32 photo in [0, 1] at full resolution."""
+    return decode(spec.output_space, output, context)
+
+
+def decode(space: str, pixels: np.ndarray, context: dict) -> np.ndarray:
+    """Pixels of a network space (C x H x W in [-1, 1]) -> H'' x W'' x 3 float32 RGB in [0, 1].
+
+    ``context`` may give the ``output_size`` to resize to; ``lab_ab`` needs the ``lab_l`` (CIE L in
+    [0, 100]) to merge with. Input spaces are read as pictures too (``lab_l`` as its lightness in
+    gray), so training can show both sides of a pair.
+    """
+    output = np.asarray(pixels, dtype=np.float32)
+    if output.ndim == 4 and output.shape[0] == 1:
+        output = output[0]
+    if output.ndim != 3:
+        raise ValueError(f"expected network output C x H x W, got shape {output.shape}")
+    height, width = context.get("output_size", output.shape[1:])
+    if space == "lab_ab":
+        if output.shape[0] != 2:
+            raise ValueError(f"lab_ab output needs 2 channels, got {output.shape[0]}")
+        if "lab_l" not in context:
+            raise ValueError("lab_ab output needs the context from prepare (its 'lab_l')")
+        ab = _to_hwc(output)
+        ab *= np.float32(AB_SCALE)
+        ab = resize(ab, height, width, cv2.INTER_LINEAR)
+        lab_l = context["lab_l"]
+        if lab_l.shape != (height, width):
+            lab_l = resize(lab_l, height, width, cv2.INTER_LINEAR)
+        return lab_to_rgb(np.dstack([lab_l, ab]))
+    if output.shape[0] not in (1, 3):
+        raise ValueError(f"{space} output needs 1 or 3 channels, got {output.shape[0]}")
+    rgb = _to_hwc(output)
+    rgb += 1.0
+    rgb *= 0.5
+    np.clip(rgb, 0.0, 1.0, out=rgb)  # in place from here: a 4096x4096 output is 200 MB per float copy
+    rgb = resize(rgb, height, width, cv2.INTER_LINEAR)
+    if rgb.ndim == 2:
+        rgb = rgb[:, :, None]
+    if rgb.shape[2] == 1:
+        rgb = np.repeat(rgb, 3, axis=2)
+    return np.clip(rgb, 0.0, 1.0, out=rgb)
+
+
+# ------------------------------------------------------------------------------------ self-supervision
+
+def training_pair(spec: TaskSpec, rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A photo crop (H x W x 3 float32 [0, 1]) -> (input C x H x W, target C x H x W), both in [-1, 1].
+
+    Only tasks with a pair maker (colorization, super-resolution, sketch-to-photo, ...) make pairs
+    from plain photos; the others need a paired or unpaired dataset.
+    """
+    task = find_task(spec.name)
+    if task is None or task.make_pair is None:
+        makers = [t.name for t in registered_tasks() if t.make_pair is not None]
+        raise TranslationError(f"task {spec.name!r} cannot make training pairs from plain photos: train it on "
+                               f"a paired or unpaired dataset (self-supervised tasks: {', '.join(makers)})")
+    return task.make_pair(spec, as_float_rgb(rgb), rng)
