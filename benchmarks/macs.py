@@ -113,7 +113,7 @@ def load_average() -> str:
 
 
 def main() -> None:
-    from translation.networks import DiscriminatorConfig, GeneratorConfig, build_discriminator, build_generator
+    from translation.networks import create_discriminator, create_generator
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
@@ -122,11 +122,11 @@ def main() -> None:
     print("| network | input | GMAC per image (forward) |")
     print("| --- | --- | --- |")
     for name in ("unet_256", "resnet_9blocks"):
-        net = build_generator(GeneratorConfig.named(name, ngf=args.ngf))
+        net = create_generator(name, ngf=args.ngf)
         macs = count_macs(net, 1, 3, args.size, args.size)
         print(f"| {name} ngf {args.ngf} | 3x{args.size}x{args.size} | {macs / 1e9:.2f} |")
     for channels in (6, 3):
-        net = build_discriminator(DiscriminatorConfig(in_channels=channels, ndf=args.ngf))
+        net = create_discriminator("basic", in_channels=channels, ndf=args.ngf)
         print(f"| basic D ({channels} ch) | {channels}x{args.size}x{args.size} | "
               f"{count_macs(net, 1, channels, args.size, args.size) / 1e9:.2f} |")
     peak = cpu_peak()

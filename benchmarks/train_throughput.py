@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/train_throughput.py --quick --append      # fewer steps; add the table to RESULTS.md
     .venv/bin/python benchmarks/train_throughput.py --only pix2pix:1 --variants plain channels_last bf16 fused_adam
 
-What is timed: ``Family.train_step`` of translation/training/pix2pix.py and cyclegan.py (forward, losses,
+What is timed: ``Family.train_step`` of translation/training/families/pix2pix.py and cyclegan.py (forward, losses,
 backward, both optimizer steps) on synthetic batches already on the device, so data loading is excluded;
 with ``--loader``, a second row per model runs the real DataLoader of the training loop on a small
 synthetic dataset (decode, augmentation, host-to-device copies and the epoch boundaries included).
@@ -48,7 +48,9 @@ from translation.tasks import get_task  # noqa: E402
 from translation.training import TrainConfig  # noqa: E402
 from translation.training.distributed import Runtime  # noqa: E402
 from translation.training.fast import SpeedPlan, cpu_has_native_bf16, plan_speed  # noqa: E402
-from translation.training.loop import FAMILIES, build_data, train_loader  # noqa: E402
+from translation.training.data import train_loader  # noqa: E402
+from translation.training.families import get_family  # noqa: E402
+from translation.training.loop import build_data  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 NETWORKS = {"pix2pix": "unet_256", "cyclegan": "resnet_9blocks"}
@@ -97,13 +99,13 @@ def training_macs(case: Case, ngf: int) -> float:
     spec = get_task("custom")
     g = count_macs(build_generator(config.generator(spec.in_channels, spec.out_channels)), 1, 3, case.size, case.size)
     if case.model == "pix2pix":
-        family = FAMILIES["pix2pix"](config, spec, Runtime(torch.device("cpu")), SpeedPlan("cpu"))
+        family = get_family("pix2pix")(config, spec, Runtime(torch.device("cpu")), SpeedPlan("cpu"))
         d = count_macs(family.D, 1, 6, case.size, case.size)
         # G: fwd+bwd; D step: fake and real pairs, fwd+bwd; G step: D fwd + input gradients
         return 3 * g + 2 * 3 * d + 2 * d
-    family = FAMILIES["cyclegan"](config, spec, Runtime(torch.device("cpu")), SpeedPlan("cpu"))
+    family = get_family("cyclegan")(config, spec, Runtime(torch.device("cpu")), SpeedPlan("cpu"))
     d = count_macs(family.networks["D_A"], 1, 3, case.size, case.size)
-    passes = 6 if config.lambda_identity > 0 else 4  # G_A(A), G_B(G_A(A)), G_B(B), G_A(G_B(B)) [+ identity]
+    passes = 6 if config.family_options.lambda_identity > 0 else 4  # G_A(A), G_B(G_A(A)), G_B(B), G_A(G_B(B)) [+ identity]
     # generators fwd+bwd; G step: D_A, D_B fwd + input gradients; D step: 4 passes fwd+bwd
     return 3 * passes * g + 2 * 2 * d + 4 * 3 * d
 
@@ -118,7 +120,7 @@ def step_runner(case: Case, ngf: int, plan: SpeedPlan, device: torch.device) -> 
     config = config_for(case, ngf, plan.compile, device)
     spec = get_task("custom")
     torch.manual_seed(0)
-    family = FAMILIES[case.model](config, spec, Runtime(device), plan)
+    family = get_family(case.model)(config, spec, Runtime(device), plan)
     g = torch.Generator().manual_seed(1)
     batch = {k: (torch.rand(case.batch, 3, case.size, case.size, generator=g) * 2 - 1)
              .to(device, memory_format=plan.memory_format) for k in ("A", "B")}
@@ -137,7 +139,7 @@ def loader_runner(case: Case, ngf: int, plan: SpeedPlan, device: torch.device, d
     sampler = EpochSampler(len(data.train), seed=0)
     loader = train_loader(data, sampler, config, speed)
     torch.manual_seed(0)
-    family = FAMILIES[case.model](config, data.spec, Runtime(device), speed)
+    family = get_family(case.model)(config, data.spec, Runtime(device), speed)
     epoch = [0]
 
     def run() -> None:

@@ -30,7 +30,7 @@ from .atomic import atomic_write_bytes
 from .errors import TranslationError, first_line
 from .networks import GeneratorConfig
 from .networks.checkpoint import detect_generator_config, load_generator
-from .tasks import TaskSpec, get_task
+from .tasks import TaskSpec, get_task, registered_tasks
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +125,8 @@ def export_generator(
 
 def _config_overrides(netG: str | None, ngf: int | None, norm: str | None, in_channels: int | None,
                       out_channels: int | None, residual: bool | None = None) -> dict[str, Any]:
-    overrides: dict[str, Any] = {"ngf": ngf, "norm": norm, "in_channels": in_channels,
+    overrides: dict[str, Any] = {"name": netG or None, "ngf": ngf, "norm": norm, "in_channels": in_channels,
                                  "out_channels": out_channels, "residual": residual}
-    if netG:
-        named = GeneratorConfig.named(netG)
-        overrides.update(kind=named.kind, depth=named.depth)
     return {k: v for k, v in overrides.items() if v is not None}
 
 
@@ -154,15 +151,15 @@ def _resolve_task(task: str | TaskSpec | None, info: Mapping[str, Any], config: 
         spec = recorded if recorded is not None and recorded.name == task else get_task(task)
     elif recorded is not None:
         spec = recorded
-    elif (config.in_channels, config.out_channels) == (1, 2):
-        spec = get_task("colorization")
-        log.info("%s: no task recorded; 1 -> 2 channels, so exporting as colorization (pass --task to change)",
-                 source)
+    elif (claimed := _task_claiming(config.in_channels, config.out_channels)) is not None:
+        spec = claimed
+        log.info("%s: no task recorded; %d -> %d channels, so exporting as %s (pass --task to change)",
+                 source, config.in_channels, config.out_channels, spec.name)
     else:
-        spec = TaskSpec.from_metadata({"task": "custom", "in_channels": str(config.in_channels),
+        spec = TaskSpec.from_metadata({"in_channels": str(config.in_channels),
                                        "out_channels": str(config.out_channels)})
-        log.info("%s: no task recorded; exporting as a custom %s -> %s model (pass --task to change)",
-                 source, spec.input_space, spec.output_space)
+        log.info("%s: no task recorded; exporting as a %s %s -> %s model (pass --task to change)",
+                 source, spec.name, spec.input_space, spec.output_space)
     output_ok = config.out_channels == spec.out_channels or (spec.output_space == "rgb" and config.out_channels == 1)
     if config.in_channels != spec.in_channels or not output_ok:
         raise TranslationError(
@@ -170,6 +167,15 @@ def _resolve_task(task: str | TaskSpec | None, info: Mapping[str, Any], config: 
             f"{spec.name!r} needs {spec.in_channels} -> {spec.out_channels}; pass the right --task "
             "(or --in-channels/--out-channels if the detection is wrong)")
     return spec
+
+
+def _task_claiming(in_channels: int, out_channels: int) -> TaskSpec | None:
+    """The registered task that takes unlabelled networks of these channel counts as its own, if any."""
+    for task in registered_tasks():
+        if task.claims_unlabelled_channels and (task.spec.in_channels, task.spec.out_channels) == (
+                in_channels, out_channels):
+            return task.spec
+    return None
 
 
 def _recorded_task(info: Mapping[str, Any]) -> TaskSpec | None:

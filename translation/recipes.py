@@ -33,9 +33,11 @@ class Shipped:
 class Recipe:
     name: str
     summary: str
-    model: str                          # pix2pix | cyclegan
+    model: str                          # a registered family: pix2pix | cyclegan
     options: dict[str, Any]             # TrainConfig fields
     ships: tuple[Shipped, ...]
+    family_options: dict[str, Any] = field(default_factory=dict)  # the family's own (its Options)
+    unpaired: bool = False              # photos (A) and art (B) as two sets; else the photos alone
     skip_grayscale: bool = False        # leave black-and-white photos out (colorization)
     eval_back: dict[str, str] = field(default_factory=dict)  # stem -> stem of the opposite direction
 
@@ -43,7 +45,7 @@ class Recipe:
         from .training.config import TrainConfig
 
         options = {**self.options, **{k: v for k, v in overrides.items() if v is not None}}
-        return TrainConfig(model=self.model, data=data, out=out, **options)
+        return TrainConfig(model=self.model, data=data, out=out, family_options=self.family_options, **options)
 
 
 # Shared by the three pix2pix recipes: a compact U-Net (ngf 32: ~13.6 M weights, ~54 MB as fp32 ONNX).
@@ -57,9 +59,10 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            "trades PSNR for texture",
            "pix2pix", {**_PIX2PIX, "task": "super-resolution", "netG": "unet_32", "crop_size": 128,
                        "preprocess": "random_scale", "load_size": 512, "rotate": True, "norm": "none",
-                       "dropout": False, "residual": True, "lambda_l1": 100000.0, "lr": 5e-4, "beta1": 0.9,
+                       "dropout": False, "residual": True, "lr": 5e-4, "beta1": 0.9,
                        "epochs": 120, "epochs_decay": 120, "save_every": 480, "sample_every": 960},
-           (Shipped("super-resolution", "G", "super-resolution", "Super-resolution x4"),)),
+           (Shipped("super-resolution", "G", "super-resolution", "Super-resolution x4"),),
+           family_options={"lambda_l1": 100000.0}),
     Recipe("colorization", "L -> ab colorization (Lab colour space), pix2pix U-Net with batch norm",
            "pix2pix", {**_PIX2PIX, "task": "colorization", "load_size": 286, "epochs": 10, "epochs_decay": 10},
            (Shipped("colorization", "G", "colorization", "Colorization"),), skip_grayscale=True),
@@ -74,7 +77,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
                             task="style-transfer", repeats=5, workers=2, epochs=8, epochs_decay=8,
                             save_every=475, sample_every=475, keep=2, log_every=19),
            (Shipped("style-photo2art", "G_A", "style-transfer", "Style transfer: photo to art"),
-            Shipped("style-art2photo", "G_B", "style-transfer", "Style transfer: art to photo")),
+            Shipped("style-art2photo", "G_B", "style-transfer", "Style transfer: art to photo")), unpaired=True,
            eval_back={"style-photo2art": "style-art2photo", "style-art2photo": "style-photo2art"}),
 )}
 
@@ -111,7 +114,7 @@ def dataset_for(recipe: Recipe, run_dir: Path, cache: str | Path | None = None) 
                       and not (recipe.skip_grayscale and r.get("grayscale")))
 
     data = run_dir / "dataset"
-    if recipe.model == "cyclegan":
+    if recipe.unpaired:
         for side, name in (("A", "photos"), ("B", "art")):
             _link_files(data / f"train{side}", files(name, "train"))
             _link_files(data / f"test{side}", files(name, "val"))
@@ -170,7 +173,7 @@ def ship(recipe: Recipe, run_dir: Path, exports_dir: Path, *, cache: str | Path 
         card = {
             "name": item.stem, "title": item.title, "task": item.task, "recipe": recipe.name,
             "description": recipe.summary, "family": recipe.model, "generator": item.generator,
-            "network": {**config.to_dict(), "name": config.name}, "parameters": count_parameters(net),
+            "network": config.to_dict(), "parameters": count_parameters(net),
             "onnx_bytes": paths[item.stem].stat().st_size,
             "data": {"packages": list(collections.PACKAGES), "images": _count(run_dir / "dataset", recipe),
                      "curation": "translation/collections/*.txt"},
@@ -191,7 +194,7 @@ def _count(data: Path, recipe: Recipe) -> dict[str, int]:
     def n(folder: Path) -> int:
         return sum(1 for _ in folder.iterdir()) if folder.is_dir() else 0
 
-    if recipe.model == "cyclegan":
+    if recipe.unpaired:
         return {"photos_train": n(data / "trainA"), "art_train": n(data / "trainB"),
                 "photos_val": n(data / "testA"), "art_val": n(data / "testB")}
     return {"train": n(data / "train"), "val": n(data / "val")}

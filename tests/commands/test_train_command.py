@@ -72,8 +72,8 @@ def test_cyclegan_command(tmp_path):
             "--gan-mode", "hinge", "--lambda-identity", "0", "--rotate", "--workers", "0", "--device", "cpu"]
     assert main(args) == 0
     config = json.loads((run / "config.json").read_text())
-    assert (config["gan_mode"], config["norm"], config["lambda_identity"], config["preprocess"], config["rotate"]) == (
-        "hinge", "instance", 0.0, "crop", True)
+    assert (config["gan_mode"], config["norm"], config["preprocess"], config["rotate"]) == ("hinge", "instance", "crop", True)
+    assert config["family_options"] == {"lambda_cycle": 10.0, "lambda_identity": 0.0, "pool_size": 50}
     assert (run / "latest_net_G_A.pth").is_file() and (run / "latest_net_G_B.pth").is_file()
     records = [json.loads(line) for line in (run / "losses.jsonl").read_text().splitlines()]
     assert records[-1]["step"] == 6 and "idt_A" not in records[-1]
@@ -98,17 +98,27 @@ def test_layout_problems_are_one_error(tmp_path, capsys):
     assert "--data DATA is required" in capsys.readouterr().err
 
 
-def test_help_draws_the_layouts_and_outputs(capsys):
-    for model in ("pix2pix", "cyclegan"):
-        with pytest.raises(SystemExit) as exited:
-            main(["train", model, "--help"])
-        assert exited.value.code == 0
-        text = capsys.readouterr().out
-        for expected in ("├── trainA/", "│   ├── 1.jpg        each image is [ A | B ]", "├── more/b.jpg", "RUN_DIR/latest_net_G.pth",
-                         "RUN_DIR/checkpoints/step_*.pt", "--epochs-decay", "--resume", "torchrun",
-                         f"translation train {model} --data"):
-            assert expected in text, expected
-        flat = " ".join(text.split())
-        assert "resize_and_crop | crop | scale_width | random_scale | none" in flat
-        assert f"(default: {'unet_256' if model == 'pix2pix' else 'resnet_9blocks'})" in flat
-        assert "Adam learning rate (default: 0.0002)" in flat
+@pytest.mark.parametrize("model,weights,own,network", [
+    ("pix2pix", ["latest_net_G.pth"], ["--lambda-l1 LAMBDA_L1 weight of the L1 loss (default: 100.0)"], "unet_256"),
+    ("cyclegan", ["latest_net_G_A.pth", "latest_net_G_B.pth"],
+     ["--lambda-cycle LAMBDA_CYCLE weight of the cycle losses (default: 10.0)", "--pool-size POOL_SIZE"],
+     "resnet_9blocks"),
+])
+def test_help_draws_the_layouts_outputs_and_the_family_options(model, weights, own, network, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["train", model, "--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    for expected in ("├── trainA/", "│   ├── 1.jpg        each image is [ A | B ]", "├── more/b.jpg",
+                     *(f"RUN_DIR/{name}" for name in weights), "RUN_DIR/checkpoints/step_*.pt", "--epochs-decay",
+                     "--resume", f"torchrun --nproc_per_node 4 -m translation train {model}",
+                     f"translation train {model} --data", f"{model} options:"):
+        assert expected in text, expected
+    flat = " ".join(text.split())
+    assert "resize_and_crop | crop | scale_width | random_scale | none" in flat
+    assert f"(default: {network})" in flat
+    assert "generator: resnet_9blocks, resnet_6blocks, resnet_Nblocks, unet_256, unet_128, unet_N" in flat
+    assert "Adam learning rate (default: 0.0002)" in flat
+    assert all(option in flat for option in own)
+    other = {"pix2pix": "--pool-size", "cyclegan": "--lambda-l1"}[model]
+    assert other not in flat  # the other family's options are not offered

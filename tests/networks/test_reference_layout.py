@@ -7,21 +7,20 @@ import pytest
 import torch
 
 from translation.errors import TranslationError
-from translation.networks import (DiscriminatorConfig, GeneratorConfig, build_discriminator, build_generator,
-                                  count_parameters)
+from translation.networks import (GeneratorConfig, build_generator, count_parameters, create_discriminator,
+                                  create_generator)
 from translation.networks.checkpoint import detect_generator_config, load_generator, load_state_dict_into
 
 # JSON entry (prefix of its name) -> how we build that network.
 CONFIGURATIONS = {
-    "unet_256 (pix2pix default": lambda: build_generator(GeneratorConfig.named("unet_256")),
-    "unet_128": lambda: build_generator(GeneratorConfig.named("unet_128")),
-    "resnet_9blocks": lambda: build_generator(GeneratorConfig.named("resnet_9blocks")),
-    "resnet_6blocks": lambda: build_generator(GeneratorConfig.named("resnet_6blocks")),
-    "basic PatchGAN D for pix2pix": lambda: build_discriminator(DiscriminatorConfig("basic", 6, 64, 3, "batch")),
-    "basic PatchGAN D for CycleGAN": lambda: build_discriminator(DiscriminatorConfig("basic", 3, 64, 3, "instance")),
-    "pixel D": lambda: build_discriminator(DiscriminatorConfig("pixel", 6, 64, 3, "batch")),
-    "unet_256 for colorization": lambda: build_generator(
-        GeneratorConfig.named("unet_256", in_channels=1, out_channels=2)),
+    "unet_256 (pix2pix default": lambda: create_generator("unet_256"),
+    "unet_128": lambda: create_generator("unet_128"),
+    "resnet_9blocks": lambda: create_generator("resnet_9blocks"),
+    "resnet_6blocks": lambda: create_generator("resnet_6blocks"),
+    "basic PatchGAN D for pix2pix": lambda: create_discriminator("basic", in_channels=6, norm="batch"),
+    "basic PatchGAN D for CycleGAN": lambda: create_discriminator("basic", in_channels=3, norm="instance"),
+    "pixel D": lambda: create_discriminator("pixel", in_channels=6, norm="batch"),
+    "unet_256 for colorization": lambda: create_generator("unet_256", in_channels=1, out_channels=2),
 }
 
 
@@ -59,7 +58,7 @@ def test_architecture_is_detected_from_a_reference_state_dict(reference, prefix)
 
 
 def test_reference_checkpoint_file_loads_strictly(tmp_path):
-    source = build_generator(GeneratorConfig.named("unet_128", ngf=8))
+    source = create_generator("unet_128", ngf=8)
     path = tmp_path / "latest_net_G.pth"
     torch.save(source.state_dict(), path)
     net, config, _ = load_generator(path)
@@ -69,7 +68,7 @@ def test_reference_checkpoint_file_loads_strictly(tmp_path):
 
 
 def test_old_instance_norm_running_stats_are_dropped(tmp_path):
-    source = build_generator(GeneratorConfig.named("resnet_6blocks", ngf=8))
+    source = create_generator("resnet_6blocks", ngf=8)
     state_dict = dict(source.state_dict())
     # Older reference versions saved running stats for affine-free instance norm layers.
     state_dict["model.2.running_mean"] = torch.zeros(8)
@@ -78,7 +77,7 @@ def test_old_instance_norm_running_stats_are_dropped(tmp_path):
     path = tmp_path / "latest_net_G_A.pth"
     torch.save(state_dict, path)
     net, config, _ = load_generator(path)
-    assert config.kind == "resnet" and config.depth == 6 and config.norm == "instance"
+    assert config.name == "resnet_6blocks" and config.norm == "instance"
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         assert torch.allclose(net(x), source.eval()(x))
@@ -88,11 +87,12 @@ def test_old_instance_norm_running_stats_are_dropped(tmp_path):
 def test_resnet_variants_are_detected(norm, dropout):
     config = GeneratorConfig.named("resnet_2blocks", ngf=4, norm=norm, dropout=dropout)
     detected = detect_generator_config(build_generator(config).state_dict())
-    assert (detected.norm, detected.dropout, detected.depth) == ("instance" if norm == "none" else norm, dropout, 2)
+    assert (detected.norm, detected.dropout, detected.name) == ("instance" if norm == "none" else norm, dropout,
+                                                                "resnet_2blocks")
 
 
 def test_data_parallel_prefix_is_stripped(tmp_path):
-    source = build_generator(GeneratorConfig.named("resnet_6blocks", ngf=4))
+    source = create_generator("resnet_6blocks", ngf=4)
     path = tmp_path / "net.pth"
     torch.save({f"module.{k}": v for k, v in source.state_dict().items()}, path)
     _, config, _ = load_generator(path)
@@ -100,7 +100,7 @@ def test_data_parallel_prefix_is_stripped(tmp_path):
 
 
 def test_wrong_architecture_names_the_file_and_the_problem(tmp_path):
-    source = build_generator(GeneratorConfig.named("unet_128", ngf=8))
+    source = create_generator("unet_128", ngf=8)
     path = tmp_path / "latest_net_G.pth"
     torch.save(source.state_dict(), path)
     with pytest.raises(TranslationError, match=r"latest_net_G\.pth.*do not fit"):
@@ -110,7 +110,7 @@ def test_wrong_architecture_names_the_file_and_the_problem(tmp_path):
 def test_output_sizes():
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
-        assert build_generator(GeneratorConfig.named("unet_64", ngf=4))(x).shape == (1, 3, 64, 64)
-        assert build_generator(GeneratorConfig.named("resnet_2blocks", ngf=4))(x).shape == (1, 3, 64, 64)
-        d = build_discriminator(DiscriminatorConfig("basic", 3, 8, 3, "batch"))
+        assert create_generator("unet_64", ngf=4)(x).shape == (1, 3, 64, 64)
+        assert create_generator("resnet_2blocks", ngf=4)(x).shape == (1, 3, 64, 64)
+        d = create_discriminator("basic", in_channels=3, ndf=8, norm="batch")
         assert d(torch.rand(1, 3, 256, 256)).shape == (1, 1, 30, 30)  # the reference's 30x30 patch map

@@ -9,11 +9,12 @@ import logging
 import torch
 
 from translation.data.datasets import EpochSampler
-from translation.networks import GeneratorConfig, build_generator
+from translation.networks import create_generator
 from translation.training import TrainConfig, train
 from translation.training.checkpointing import list_checkpoints, load_latest_checkpoint
 from translation.training.fast import SpeedPlan, cpu_has_native_bf16, plan_speed
-from translation.training.loop import build_data, train_loader
+from translation.training.data import train_loader
+from translation.training.loop import build_data
 
 from training_fixtures import aligned_data, one_torch_thread, tiny  # noqa: F401 - fixtures
 
@@ -58,7 +59,7 @@ def test_plan_builds_what_it_says():
 def test_fused_adam_state_continues_in_plain_adam():
     """A checkpoint written by a CUDA run (fused Adam) resumes on the CPU (foreach Adam) and vice versa."""
     torch.manual_seed(0)
-    net = build_generator(GeneratorConfig.named("unet_32", ngf=4, dropout=False))
+    net = create_generator("unet_32", ngf=4, dropout=False)
     x = torch.rand(2, 3, 32, 32) * 2 - 1
 
     def step(model, optimizer) -> None:
@@ -100,7 +101,7 @@ def test_compiled_run_saves_the_plain_key_layout_and_resumes_eagerly(aligned_dat
         assert keys == list(plain_checkpoint["networks"][name])
         assert not any("_orig_mod" in key for key in keys)
     weights = torch.load(compiled / "latest_net_G.pth", weights_only=True)
-    build_generator(GeneratorConfig.named("unet_32", ngf=8, dropout=False)).load_state_dict(weights)  # strict
+    create_generator("unet_32", ngf=8, dropout=False).load_state_dict(weights)  # strict
 
     # The compiled networks compute what the eager ones do: the same losses on the first step.
     def first_losses(run):

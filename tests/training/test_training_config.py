@@ -1,10 +1,12 @@
-"""The papers' defaults, option checks, and what --resume may change."""
+"""The papers' defaults, option checks, the family's own options, and what --resume may change."""
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from translation.errors import TranslationError
-from translation.training import TrainConfig
+from translation.training import TrainConfig, load_config
 from translation.training.loop import _linear_decay
 
 
@@ -15,8 +17,10 @@ def test_paper_defaults():
     for c in (p2p, cyc):
         assert (c.lr, c.beta1, c.beta2, c.batch_size, c.ngf, c.ndf) == (2e-4, 0.5, 0.999, 1, 64, 64)
         assert (c.epochs, c.epochs_decay, c.load_size, c.crop_size, c.netD) == (100, 100, 286, 256, "basic")
-        assert (c.lambda_l1, c.lambda_cycle, c.lambda_identity, c.pool_size) == (100.0, 10.0, 0.5, 50)
         c.validate()
+    assert p2p.family_options.lambda_l1 == 100.0
+    cyc_options = cyc.family_options
+    assert (cyc_options.lambda_cycle, cyc_options.lambda_identity, cyc_options.pool_size) == (10.0, 0.5, 50)
     assert p2p.generator().dropout and not cyc.generator().dropout
     assert TrainConfig(model="cyclegan", netG="unet_128", norm="batch").generator().name == "unet_128"
 
@@ -31,9 +35,11 @@ def test_paper_defaults():
     (dict(direction="up"), "--direction 'up'"),
     (dict(val_fraction=1.0), "--val-fraction"),
     (dict(netG="unet_100"), "power of two"),
+    (dict(netG="vgg_16"), "unknown generator 'vgg_16'; choose one of .*unet_256"),
+    (dict(task="deblurring"), "deblurring"),
 ])
 def test_option_checks(changes, message):
-    with pytest.raises(TranslationError, match=message.replace("(", r"\(")):
+    with pytest.raises(TranslationError, match=message.replace("(", r"\(").replace(")", r"\)")):
         TrainConfig(model="pix2pix", **changes).validate()
 
 
@@ -43,7 +49,35 @@ def test_resume_may_change_the_length_but_not_the_model(tmp_path):
     assert (longer.epochs, longer.max_steps, longer.ngf, longer.resume) == (300, 10, 8, True)
     with pytest.raises(TranslationError, match="--ngf 16 differs from the run being resumed"):
         saved.resumed_with({"ngf": 16})
+    with pytest.raises(TranslationError, match=r"--lambda-l1 10.0 differs from the run being resumed .*\(100.0\)"):
+        saved.resumed_with({"lambda_l1": 10.0})  # a family's option is part of the run too
+    assert saved.resumed_with({"lambda_l1": 100.0}) == saved
     assert TrainConfig.from_dict(longer.to_dict()) == longer
+
+
+def test_family_options_are_kept_apart_and_saved(tmp_path):
+    config = TrainConfig.from_options("cyclegan", data=tmp_path, out=tmp_path / "run", pool_size=0, ngf=8)
+    assert (config.ngf, config.family_options.pool_size, config.family_options.lambda_cycle) == (8, 0, 10.0)
+    saved = config.to_dict()
+    assert saved["family_options"] == {"lambda_cycle": 10.0, "lambda_identity": 0.5, "pool_size": 0}
+    assert "pool_size" not in saved and "lambda_l1" not in saved
+    config.save(tmp_path / "config.json")
+    assert load_config(tmp_path / "config.json") == config
+    with pytest.raises(TranslationError, match=r"pix2pix has no option 'pool_size' \(its options: lambda_l1\)"):
+        TrainConfig(model="pix2pix", family_options={"pool_size": 4})
+    with pytest.raises(TranslationError, match="unknown model family 'cut'; choose one of .*cyclegan.*pix2pix"):
+        TrainConfig(model="cut")
+
+
+def test_a_flat_config_of_the_earlier_layout_still_loads(tmp_path):
+    # config.json as runs before the families had their own options wrote it: every option side by side
+    old = TrainConfig(model="cyclegan", data=tmp_path, out=tmp_path / "run").to_dict()
+    old |= {"lambda_l1": 100.0, "lambda_cycle": 5.0, "lambda_identity": 0.0, "pool_size": 7}
+    del old["family_options"]
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    config = load_config(tmp_path / "config.json")
+    assert (config.model, config.netG, config.out) == ("cyclegan", "resnet_9blocks", tmp_path / "run")
+    assert config.family_options == type(config.family_options)(lambda_cycle=5.0, lambda_identity=0.0, pool_size=7)
 
 
 def test_learning_rate_schedule_is_constant_then_linear_to_zero():

@@ -59,11 +59,11 @@ def unpaired_data(tmp_path: Path) -> Path:
 
 
 def tiny_config(model: str, data: Path, out: Path, **overrides) -> TrainConfig:
-    """A configuration that trains in seconds on two CPU cores."""
+    """A configuration that trains in seconds on two CPU cores; ``overrides`` may hold the family's options."""
     settings = dict(netG="unet_32" if model == "pix2pix" else "resnet_1blocks", ngf=8, ndf=8, load_size=36,
                     crop_size=32, workers=0, save_every=1000, sample_every=1000, log_every=1, epochs=2,
                     epochs_decay=1, device="cpu")
-    return TrainConfig(model=model, data=data, out=out, **{**settings, **overrides})
+    return TrainConfig.from_options(model, data=data, out=out, **{**settings, **overrides})
 
 
 @pytest.fixture

@@ -18,16 +18,17 @@ they disagree (above 1e-4, or 5e-2 with --fp16).
 
 
 def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> None:
-    from ..tasks import TASKS
+    from ..tasks import task_names
 
     parser = subparsers.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".",
                                    epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", metavar="CHECKPOINT",
                         help="our checkpoint (.pt) or a reference state dict (latest_net_G.pth, latest_net_G_A.pth)")
     parser.add_argument("-o", "--output", metavar="MODEL.onnx", required=True, help="ONNX file to write")
-    parser.add_argument("--task", choices=sorted(TASKS), default=None,
+    parser.add_argument("--task", choices=task_names(), default=None,
                         help="the model's task when the checkpoint does not record one "
-                             "(default: the checkpoint's; else colorization for 1 -> 2 channels, custom otherwise)")
+                             "(default: the checkpoint's; else the task its channel counts belong to, such as "
+                             "colorization for 1 -> 2, custom otherwise)")
     parser.add_argument("--generator", choices=("G", "G_A", "G_B"), default=None,
                         help="which generator of one of our CycleGAN checkpoints (default: G, else G_A); "
                              "reference files hold one each (latest_net_G_A.pth, latest_net_G_B.pth)")

@@ -1,16 +1,21 @@
-"""``translation train pix2pix|cyclegan``: train on your own images (one GPU, several, or the CPU)."""
+"""``translation train MODEL``: train a registered model family (pix2pix, cyclegan, ...) on your own images
+(one GPU, several, or the CPU); ``translation train --recipe NAME``: a default model."""
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..data.layout_trees import ALL_TREES
 from ..errors import TranslationError
 from ..recipes import describe as describe_recipes
-from ..training.config import MODEL_DEFAULTS, TrainConfig, load_config
+from ..training.config import TrainConfig, load_config
+from ..training.families import family_names, get_family
+
+if TYPE_CHECKING:
+    from ..training.family import Family
 
 _D = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
@@ -18,39 +23,30 @@ LAYOUTS = "dataset layouts (--data DATA):\n" + ALL_TREES
 
 RECIPE_LIST = describe_recipes()
 
-OUTPUTS = """\
-outputs (RUN_DIR = --out, default runs/<model>-<name of DATA>):
+
+def outputs(model: str, weights: str) -> str:
+    """What a run writes, for the help texts; ``weights`` are the lines of its generators' files."""
+    return f"""\
+outputs (RUN_DIR = --out, default runs/{model}-<name of DATA>):
   RUN_DIR/config.json              the full training configuration
   RUN_DIR/checkpoints/step_*.pt    training checkpoints (the newest --keep): for --resume and `translation export`
-  RUN_DIR/latest_net_G.pth         the final generator in the reference layout
-                                   (cyclegan: latest_net_G_A.pth A->B and latest_net_G_B.pth B->A)
+{weights}
   RUN_DIR/losses.jsonl             losses every --log-every iterations
-  RUN_DIR/metrics.jsonl            validation L1 / PSNR / SSIM before training and after each epoch (pix2pix)
+  RUN_DIR/metrics.jsonl            validation L1 / PSNR / SSIM before training and after each epoch (paired data)
   RUN_DIR/samples/step_*.png       input | output | target grids every --sample-every iterations
 
 multi-GPU / multi-node: launch the same command with torchrun, e.g.
-  torchrun --nproc_per_node 4 -m translation train pix2pix --data DATA --out RUN_DIR"""
+  torchrun --nproc_per_node 4 -m translation train {model} --data DATA --out RUN_DIR"""
 
-EXAMPLES = {
-    "pix2pix": "examples:\n"
-               "  translation train pix2pix --data datasets/facades --out runs/facades --direction BtoA\n"
-               "  translation train pix2pix --task colorization --data PHOTOS_DIR --out runs/colorize\n"
-               "  translation train pix2pix --out runs/facades --resume        # continue after a stop",
-    "cyclegan": "examples:\n"
-                "  translation train cyclegan --data datasets/horse2zebra --out runs/horse2zebra\n"
-                "  translation train cyclegan --out runs/horse2zebra --resume",
-}
 
-DESCRIPTIONS = {
-    "pix2pix": "Train pix2pix (paired: learn A -> B from pairs, Isola et al. 2017): a U-Net generator with L1 "
-               "and a conditional PatchGAN.",
-    "cyclegan": "Train CycleGAN (unpaired: learn A <-> B from two sets of images, Zhu et al. 2017): two ResNet "
-                "generators, two PatchGANs, cycle and identity losses.",
-}
+def _weights(family: type[Family]) -> str:
+    return "\n".join(f"  {f'RUN_DIR/latest_net_{name}.pth':33s}the final generator {what}, in the reference layout"
+                     for name, what in family.generators.items())
 
 
 def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> None:  # noqa: A002 - CLI convention
-    parser = subparsers.add_parser(name, help=help, description=f"{help}.\n\n{LAYOUTS}\n\n{OUTPUTS}",
+    weights = "  RUN_DIR/latest_net_*.pth         the final generators, in the reference layout (which: MODEL --help)"
+    parser = subparsers.add_parser(name, help=help, description=f"{help}.\n\n{LAYOUTS}\n\n{outputs('MODEL', weights)}",
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     recipes = parser.add_argument_group(
         "recipes (the default models: `translation train --recipe NAME [--ship]`)",
@@ -70,18 +66,26 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
     recipes.add_argument("--device", default=argparse.SUPPRESS, help="auto (default), cpu, cuda or cuda:N")
     parser.set_defaults(handler=run_recipe)
     models = parser.add_subparsers(dest="model", metavar="MODEL")
-    for model in ("pix2pix", "cyclegan"):
-        sub = models.add_parser(model, help=DESCRIPTIONS[model].split(":")[0],
-                                description=DESCRIPTIONS[model],
-                                epilog=f"{LAYOUTS}\n\n{OUTPUTS}\n\n{EXAMPLES[model]}",
+    for model in family_names():
+        family = get_family(model)
+        examples = "examples:\n" + "\n".join(f"  {line}" for line in family.examples)
+        sub = models.add_parser(model, help=family.summary, description=family.description,
+                                epilog=f"{LAYOUTS}\n\n{outputs(model, _weights(family))}\n\n{examples}",
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 argument_default=argparse.SUPPRESS)  # so we know what was given (for --resume)
-        _add_options(sub, model)
+        _add_options(sub, family)
+        _add_family_options(sub, family)
         sub.set_defaults(handler=run, model=model)
 
 
-def _add_options(p: argparse.ArgumentParser, model: str) -> None:
-    defaults = {**_D, **MODEL_DEFAULTS[model]}
+def _add_options(p: argparse.ArgumentParser, family: type[Family]) -> None:
+    """The options every family shares (TrainConfig), with this family's defaults."""
+    from ..losses import GAN_MODES
+    from ..networks import discriminator_names, generator_names
+    from ..networks.norms import NORMS
+    from ..tasks import get_task, task_names
+
+    defaults = {**_D, **family.defaults}
 
     def default(name: str) -> str:
         return f" (default: {defaults[name]})"
@@ -90,15 +94,13 @@ def _add_options(p: argparse.ArgumentParser, model: str) -> None:
     data.add_argument("--data", type=Path, metavar="DATA", help="dataset folder (layouts below)")
     data.add_argument("--out", type=Path, metavar="RUN_DIR", help="run folder for checkpoints, logs and samples")
     data.add_argument("--direction", choices=("AtoB", "BtoA"), help="which side is the input" + default("direction"))
-    if model == "pix2pix":
-        data.add_argument("--task", metavar="TASK",
-                          help="colorization, super-resolution or sketch-to-photo: make pairs from the plain photos "
-                               "in DATA; style-transfer or custom: only label the model (default: custom)")
-        data.add_argument("--val-fraction", type=float, help="share of the training files held out for "
-                          "validation when DATA has no val/ folder" + default("val_fraction"))
-        data.add_argument("--val-max", type=int, help="validate on at most this many images" + default("val_max"))
-    else:
-        data.add_argument("--task", choices=("style-transfer", "custom"), help="label the model (default: custom)")
+    pair_makers = [name for name in task_names() if get_task(name).self_supervised]
+    data.add_argument("--task", metavar="TASK",
+                      help=f"what the model is for: {', '.join(task_names())} (default: custom); on paired data "
+                           f"{', '.join(pair_makers)} make their pairs from the plain photos in DATA")
+    data.add_argument("--val-fraction", type=float, help="share of the training files held out for "
+                      "validation when DATA has no val/ folder (paired data)" + default("val_fraction"))
+    data.add_argument("--val-max", type=int, help="validate on at most this many images" + default("val_max"))
     data.add_argument("--preprocess", metavar="MODE", help="resize_and_crop | crop | scale_width | random_scale | none"
                       + default("preprocess") + "; none = full size, padded to the generator's size multiple")
     data.add_argument("--load-size", type=int, help="resize to this before cropping" + default("load_size"))
@@ -113,13 +115,12 @@ def _add_options(p: argparse.ArgumentParser, model: str) -> None:
     data.add_argument("--workers", type=int, help="data-loading processes" + default("workers"))
 
     nets = p.add_argument_group("networks")
-    nets.add_argument("--netG", metavar="NAME", help="unet_256, unet_128 (unet_N), resnet_9blocks, resnet_6blocks "
-                      "(resnet_Nblocks)" + default("netG"))
-    nets.add_argument("--netD", choices=("basic", "n_layers", "pixel"), help="discriminator" + default("netD"))
+    nets.add_argument("--netG", metavar="NAME", help=f"generator: {', '.join(generator_names())}" + default("netG"))
+    nets.add_argument("--netD", choices=discriminator_names(), help="discriminator" + default("netD"))
     nets.add_argument("--n-layers-D", dest="n_layers_D", type=int, help="layers of --netD n_layers" + default("n_layers_D"))
     nets.add_argument("--ngf", type=int, help="generator filters in the first layer" + default("ngf"))
     nets.add_argument("--ndf", type=int, help="discriminator filters in the first layer" + default("ndf"))
-    nets.add_argument("--norm", choices=("batch", "instance", "none"), help="normalisation" + default("norm"))
+    nets.add_argument("--norm", choices=NORMS, help="normalisation" + default("norm"))
     nets.add_argument("--dropout", action=argparse.BooleanOptionalAction,
                       help="dropout in the generator (default: U-Net yes, ResNet no)")
     nets.add_argument("--residual", action="store_true",
@@ -127,16 +128,7 @@ def _add_options(p: argparse.ArgumentParser, model: str) -> None:
                            "e.g. super-resolution); adds no weights, keeps the reference key layout")
 
     objective = p.add_argument_group("objective")
-    objective.add_argument("--gan-mode", choices=("vanilla", "lsgan", "hinge", "wgangp"),
-                           help="adversarial loss" + default("gan_mode"))
-    if model == "pix2pix":
-        objective.add_argument("--lambda-l1", type=float, help="weight of the L1 loss" + default("lambda_l1"))
-    else:
-        objective.add_argument("--lambda-cycle", type=float, help="weight of the cycle losses" + default("lambda_cycle"))
-        objective.add_argument("--lambda-identity", type=float, help="identity loss weight, relative to "
-                               "--lambda-cycle; 0 turns it off" + default("lambda_identity"))
-        objective.add_argument("--pool-size", type=int, help="generated images the discriminators "
-                               "remember; 0 turns the pool off" + default("pool_size"))
+    objective.add_argument("--gan-mode", choices=GAN_MODES, help="adversarial loss" + default("gan_mode"))
     objective.add_argument("--lambda-gp", type=float, help="gradient penalty weight (wgangp)" + default("lambda_gp"))
 
     optim = p.add_argument_group("optimisation")
@@ -170,9 +162,25 @@ def _add_options(p: argparse.ArgumentParser, model: str) -> None:
                           "again are taken from that run)")
 
 
+def _add_family_options(p: argparse.ArgumentParser, family: type[Family]) -> None:
+    """The family's own options: a flag per field of its Options dataclass."""
+    fields = dataclasses.fields(family.Options)
+    if not fields:
+        return
+    group = p.add_argument_group(f"{family.name} options")
+    for field in fields:
+        flag = "--" + field.name.replace("_", "-")
+        help_text = f"{field.metadata['help']} (default: {field.default})"
+        if isinstance(field.default, bool):
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
+        else:
+            group.add_argument(flag, type=type(field.default), help=help_text)
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The options given on the command line over the defaults, or (``--resume``) over the saved run."""
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    own = dataclasses.fields(get_family(args.model).Options)
+    names = {f.name for f in (*dataclasses.fields(TrainConfig), *own)}
     given: dict[str, Any] = {k: v for k, v in vars(args).items() if k in names and k != "model"}
     if "data" in given:
         given["data"] = given["data"].expanduser().resolve()
@@ -183,7 +191,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if "data" not in given:
         raise TranslationError(f"translation train {args.model}: --data DATA is required (see --help for the layouts)")
     given.setdefault("out", Path("runs") / f"{args.model}-{given['data'].name}")
-    return TrainConfig(model=args.model, **given)
+    return TrainConfig.from_options(args.model, **given)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     run_dir = train(config, progress=True)
     if int(os.environ.get("RANK", "0")) == 0:
-        names = ["latest_net_G.pth"] if config.model == "pix2pix" else ["latest_net_G_A.pth", "latest_net_G_B.pth"]
+        names = [f"latest_net_{name}.pth" for name in get_family(config.model).generators]
         print(f"trained {config.model}: run folder {run_dir}")
         print(f"  generator weights: {', '.join(str(run_dir / n) for n in names)}")
         print(f"  continue with: translation train {config.model} --out {run_dir} --resume")
@@ -206,7 +214,8 @@ def run_recipe(args: argparse.Namespace) -> int:
     from ..training.checkpointing import list_checkpoints
 
     if not hasattr(args, "recipe"):
-        raise TranslationError("translation train: name a model (pix2pix or cyclegan) or a --recipe; see --help")
+        raise TranslationError(f"translation train: name a model ({', '.join(family_names())}) or a --recipe; "
+                               "see --help")
     recipe = get_recipe(args.recipe)
     out = getattr(args, "out", None) or Path("runs") / f"recipe-{recipe.name}"
     data = dataset_for(recipe, out, cache=getattr(args, "cache", None))

@@ -1,37 +1,41 @@
-"""Generators and discriminators, built by name or config, compatible with reference checkpoints."""
+"""Generators and discriminators by name (registry.py), compatible with reference checkpoints.
+
+``create_generator("unet_256", ngf=32)`` builds a registered generator from options;
+``build_generator(config)`` builds one from its saved ``GeneratorConfig``. Discriminators likewise.
+"""
 from __future__ import annotations
+
+from typing import Any
 
 from torch import nn
 
-from ..errors import TranslationError
-from .config import DISCRIMINATORS, GENERATORS, DiscriminatorConfig, GeneratorConfig
+from .config import DiscriminatorConfig, GeneratorConfig
+# importing the network modules registers their networks
 from .discriminators import PatchDiscriminator, PixelDiscriminator
 from .init import init_weights
+from .registry import (discriminator_builder, discriminator_names, generator_entry, generator_names,
+                       register_discriminator, register_generator)
 from .resnet import ResnetGenerator
 from .unet import UnetGenerator
 
 
 def build_generator(config: GeneratorConfig, *, initialise: bool = True) -> nn.Module:
-    if config.kind == "unet":
-        net: nn.Module = UnetGenerator(config.in_channels, config.out_channels, config.depth, config.ngf,
-                                       config.norm, config.dropout, config.residual)
-    elif config.kind == "resnet":
-        net = ResnetGenerator(config.in_channels, config.out_channels, config.ngf, config.depth,
-                              config.norm, config.dropout, config.residual)
-    else:
-        raise TranslationError(f"unknown generator kind {config.kind!r}; use 'unet' or 'resnet'")
+    net = generator_entry(config.name).build(config)
     return init_weights(net) if initialise else net
+
+
+def create_generator(name: str, *, initialise: bool = True, **options: Any) -> nn.Module:
+    """The generator registered as ``name``, with its defaults for the options not given."""
+    return build_generator(GeneratorConfig.named(name, **options), initialise=initialise)
 
 
 def build_discriminator(config: DiscriminatorConfig, *, initialise: bool = True) -> nn.Module:
-    if config.kind in ("basic", "n_layers"):
-        layers = 3 if config.kind == "basic" else config.n_layers
-        net: nn.Module = PatchDiscriminator(config.in_channels, config.ndf, layers, config.norm)
-    elif config.kind == "pixel":
-        net = PixelDiscriminator(config.in_channels, config.ndf, config.norm)
-    else:
-        raise TranslationError(f"unknown discriminator {config.kind!r}; choose one of {', '.join(DISCRIMINATORS)}")
+    net = discriminator_builder(config.name)(config)
     return init_weights(net) if initialise else net
+
+
+def create_discriminator(name: str, *, initialise: bool = True, **options: Any) -> nn.Module:
+    return build_discriminator(DiscriminatorConfig(name, **options), initialise=initialise)
 
 
 def count_parameters(net: nn.Module) -> int:
@@ -39,7 +43,8 @@ def count_parameters(net: nn.Module) -> int:
 
 
 __all__ = [
-    "DISCRIMINATORS", "GENERATORS", "DiscriminatorConfig", "GeneratorConfig", "PatchDiscriminator",
-    "PixelDiscriminator", "ResnetGenerator", "UnetGenerator", "build_discriminator", "build_generator",
-    "count_parameters", "init_weights",
+    "DiscriminatorConfig", "GeneratorConfig", "PatchDiscriminator", "PixelDiscriminator", "ResnetGenerator",
+    "UnetGenerator", "build_discriminator", "build_generator", "count_parameters", "create_discriminator",
+    "create_generator", "discriminator_names", "generator_names", "init_weights", "register_discriminator",
+    "register_generator",
 ]

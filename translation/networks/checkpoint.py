@@ -100,8 +100,8 @@ def detect_generator_config(state_dict: dict[str, torch.Tensor], **overrides: An
             raise TranslationError("U-Net state dict lacks its outermost up-convolution (model.model.3.weight)")
         depth = max(key.split(".").count("model") - 1 for key in sd)
         inner_convs = [k for k in sd if k.endswith(".model.1.weight") and sd[k].ndim == 4]
-        detected = dict(kind="unet", in_channels=first.shape[1], out_channels=last.shape[1],
-                        ngf=first.shape[0], depth=depth, norm=_norm_from_keys(sd, inner_convs))
+        detected = dict(name=f"unet_{2 ** depth}", in_channels=first.shape[1], out_channels=last.shape[1],
+                        ngf=first.shape[0], norm=_norm_from_keys(sd, inner_convs))
         detected["dropout"] = detected["norm"] == "batch"
     elif "model.1.weight" in sd and sd["model.1.weight"].ndim == 4 and sd["model.1.weight"].shape[-1] == 7:
         first = sd["model.1.weight"]
@@ -110,9 +110,9 @@ def detect_generator_config(state_dict: dict[str, torch.Tensor], **overrides: An
                            key=lambda k: int(k.split(".")[1]))
         # A dropout layer inside the blocks shifts the second conv from index 5 to 6.
         dropout = any(k.endswith(".conv_block.6.weight") and sd[k].ndim == 4 for k in sd)  # a conv, not a norm
-        detected = dict(kind="resnet", in_channels=first.shape[1], out_channels=sd[conv_keys[-1]].shape[0],
-                        ngf=first.shape[0], depth=len(blocks), norm=_norm_from_keys(sd, conv_keys[1:3]),
-                        dropout=dropout)
+        detected = dict(name=f"resnet_{len(blocks)}blocks", in_channels=first.shape[1],
+                        out_channels=sd[conv_keys[-1]].shape[0], ngf=first.shape[0],
+                        norm=_norm_from_keys(sd, conv_keys[1:3]), dropout=dropout)
     else:
         sample = ", ".join(list(sd)[:3])
         raise TranslationError(f"not a generator state dict this tool knows (keys start: {sample}); "

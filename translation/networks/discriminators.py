@@ -1,10 +1,16 @@
 """PatchGAN (n-layer) and pixel (1x1) discriminators with the reference module layout."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from .norms import conv_bias, norm_layer
+from .registry import register_discriminator
+
+if TYPE_CHECKING:
+    from .config import DiscriminatorConfig
 
 
 class PatchDiscriminator(nn.Module):
@@ -42,3 +48,20 @@ class PixelDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+@register_discriminator("basic")
+def basic(config: DiscriminatorConfig) -> PatchDiscriminator:
+    """The 70x70 PatchGAN of both papers (n_layers 3)."""
+    return PatchDiscriminator(config.in_channels, config.ndf, 3, config.norm)
+
+
+@register_discriminator("n_layers")
+def n_layers(config: DiscriminatorConfig) -> PatchDiscriminator:
+    """A PatchGAN of ``config.n_layers`` layers (a receptive field that grows with them)."""
+    return PatchDiscriminator(config.in_channels, config.ndf, config.n_layers, config.norm)
+
+
+@register_discriminator("pixel")
+def pixel(config: DiscriminatorConfig) -> PixelDiscriminator:
+    return PixelDiscriminator(config.in_channels, config.ndf, config.norm)

@@ -1,11 +1,17 @@
 """ResNet generator (Johnson et al.) with the reference implementation's module layout."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from .generator import Generator
 from .norms import conv_bias, norm_layer
+from .registry import register_generator
+
+if TYPE_CHECKING:
+    from .config import GeneratorConfig
 
 
 class ResnetBlock(nn.Module):
@@ -48,3 +54,23 @@ class ResnetGenerator(Generator):
                        make_norm(ngf * mult // 2), nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
+
+
+# Two stride-2 levels whatever the number of blocks: sides must be multiples of 4.
+@register_generator("resnet_9blocks", size_multiple=4, norm="instance", dropout=False)
+def resnet_9blocks(config: GeneratorConfig) -> ResnetGenerator:
+    """CycleGAN's default (for 256x256 images)."""
+    return resnet(9, config)
+
+
+@register_generator("resnet_6blocks", size_multiple=4, norm="instance", dropout=False)
+def resnet_6blocks(config: GeneratorConfig) -> ResnetGenerator:
+    """CycleGAN's choice for 128x128 images."""
+    return resnet(6, config)
+
+
+@register_generator("resnet_{n}blocks", size_multiple=4, norm="instance", dropout=False)
+def resnet(blocks: int, config: GeneratorConfig) -> ResnetGenerator:
+    """resnet_Nblocks for any N >= 1."""
+    return ResnetGenerator(config.in_channels, config.out_channels, config.ngf, blocks, config.norm, config.dropout,
+                           config.residual)

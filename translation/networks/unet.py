@@ -5,11 +5,18 @@ state-dict keys (``model.model.1.model.3...``) match the reference checkpoints e
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
+from ..errors import TranslationError
 from .generator import Generator
 from .norms import conv_bias, norm_layer
+from .registry import register_generator
+
+if TYPE_CHECKING:
+    from .config import GeneratorConfig
 
 
 class UnetSkipBlock(nn.Module):
@@ -71,3 +78,28 @@ class UnetGenerator(Generator):
             block = UnetSkipBlock(ngf * mult, ngf * mult * 2, submodule=block, norm=norm)
         self.model = UnetSkipBlock(out_channels, ngf, in_channels=in_channels, submodule=block,
                                    outermost=True, norm=norm)
+
+
+def _unet_side(size: int) -> int:
+    """unet_N runs log2(N) stride-2 levels, so image sides must be multiples of N."""
+    if size < 32 or size & (size - 1):
+        raise TranslationError(f"generator 'unet_{size}': the U-Net size must be a power of two >= 32")
+    return size
+
+
+@register_generator("unet_256", size_multiple=256, norm="batch", dropout=True)
+def unet_256(config: GeneratorConfig) -> UnetGenerator:
+    """pix2pix's default: 8 levels."""
+    return unet(256, config)
+
+
+@register_generator("unet_128", size_multiple=128, norm="batch", dropout=True)
+def unet_128(config: GeneratorConfig) -> UnetGenerator:
+    return unet(128, config)
+
+
+@register_generator("unet_{n}", size_multiple=_unet_side, norm="batch", dropout=True)
+def unet(size: int, config: GeneratorConfig) -> UnetGenerator:
+    """unet_N for any power of two N >= 32: log2(N) levels."""
+    return UnetGenerator(config.in_channels, config.out_channels, size.bit_length() - 1, config.ngf,
+                         config.norm, config.dropout, config.residual)

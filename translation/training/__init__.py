@@ -1,4 +1,4 @@
-"""Training: one loop (loop.py) shared by the model families (pix2pix.py, cyclegan.py).
+"""Training: one loop (loop.py) shared by the model families (families/: pix2pix.py, cyclegan.py, ...).
 
 ``TrainConfig`` imports without torch; ``train`` (the loop) is imported on first use.
 """
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import MODEL_DEFAULTS, MODELS, TrainConfig, load_config
+from .config import TrainConfig, load_config
 
-__all__ = ["MODELS", "MODEL_DEFAULTS", "TrainConfig", "load_config", "train"]
+__all__ = ["TrainConfig", "load_config", "train"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,6 +1,7 @@
-"""The training configuration: one dataclass, the papers' defaults, saved as RUN_DIR/config.json.
+"""The training configuration, saved as RUN_DIR/config.json: the options every family shares, one
+dataclass with the papers' defaults, and the family's own options (``family_options``, its ``Options``).
 
-Importing this module is cheap (no torch): the CLI reads its defaults to draw ``--help``.
+Importing this module is cheap (no torch); looking a family up (for its defaults and options) imports it.
 """
 from __future__ import annotations
 
@@ -16,15 +17,8 @@ if TYPE_CHECKING:
     from ..data.augment import AugmentConfig
     from ..networks import GeneratorConfig
 
-MODELS = ("pix2pix", "cyclegan")
-
-# What differs between the two papers; everything else is shared.
-MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "pix2pix": dict(netG="unet_256", norm="batch", gan_mode="vanilla"),
-    "cyclegan": dict(netG="resnet_9blocks", norm="instance", gan_mode="lsgan"),
-}
-
-# Options that may change when a run is resumed; changing any other would make a different run.
+# Options that may change when a run is resumed; changing any other (a family's options included)
+# would make a different run.
 RESUMABLE_CHANGES = frozenset({
     "epochs", "epochs_decay", "max_steps", "save_every", "keep", "sample_every", "log_every", "workers",
     "device", "amp", "cpu_bf16", "channels_last", "compile", "resume", "val_max", "data",
@@ -33,7 +27,7 @@ RESUMABLE_CHANGES = frozenset({
 
 @dataclass
 class TrainConfig:
-    model: str = "pix2pix"
+    model: str = "pix2pix"            # a registered family (training/families/)
     data: Path = Path(".")
     out: Path = Path("runs/train")
     # data
@@ -48,7 +42,7 @@ class TrainConfig:
     val_max: int = 100                # validate on at most this many images
     repeats: int = 1                  # visits of each training image per epoch (small datasets)
     workers: int = 4
-    # networks (None = the model's default from MODEL_DEFAULTS)
+    # networks (None = the family's default)
     netG: str | None = None
     netD: str = "basic"
     n_layers_D: int = 3
@@ -59,11 +53,7 @@ class TrainConfig:
     residual: bool = False            # G(x) = clamp(x + net(x)) (input and output of the same kind)
     # objective
     gan_mode: str | None = None
-    lambda_l1: float = 100.0
-    lambda_cycle: float = 10.0
-    lambda_identity: float = 0.5
     lambda_gp: float = 10.0           # wgangp only
-    pool_size: int = 50
     # optimisation
     epochs: int = 100                 # at the initial learning rate
     epochs_decay: int = 100           # then linearly down to zero over this many
@@ -84,14 +74,28 @@ class TrainConfig:
     sample_every: int = 1000
     log_every: int = 10
     resume: bool = False
+    # the family's options: its Options dataclass, or a dict of some of them (the rest: its defaults)
+    family_options: Any = None
 
     def __post_init__(self) -> None:
-        if self.model not in MODELS:
-            raise TranslationError(f"unknown model {self.model!r}; choose pix2pix or cyclegan")
+        from .families import get_family
+
+        family = get_family(self.model)
         self.data, self.out = Path(self.data), Path(self.out)
-        for name, value in MODEL_DEFAULTS[self.model].items():
+        for name, value in family.defaults.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
+        if not isinstance(self.family_options, family.Options):
+            self.family_options = _family_options(family, self.family_options or {})
+
+    @classmethod
+    def from_options(cls, model: str, **options: Any) -> "TrainConfig":
+        """Shared and family options as one set of keywords, as the command line gives them."""
+        from .families import get_family
+
+        own = _option_names(get_family(model).Options)
+        family_options = {name: options.pop(name) for name in list(options) if name in own}
+        return cls(model=model, family_options=family_options, **options)
 
     # ---------------------------------------------------------------- derived pieces
     def generator(self, in_channels: int = 3, out_channels: int = 3) -> GeneratorConfig:
@@ -115,15 +119,18 @@ class TrainConfig:
         """Raise a ``TranslationError`` for an option that cannot work, before anything is loaded."""
         from ..data.augment import PREPROCESS_MODES
         from ..losses import GAN_MODES
-        from ..networks import DISCRIMINATORS
+        from ..networks import discriminator_names
         from ..networks.norms import NORMS
+        from ..tasks import get_task
 
         def check(ok: bool, message: str) -> None:
             if not ok:
                 raise TranslationError(message)
 
+        get_task(self.task or "custom")
         check(self.direction in ("AtoB", "BtoA"), f"--direction {self.direction!r}: use AtoB or BtoA")
-        check(self.netD in DISCRIMINATORS, f"--netD {self.netD!r}: choose one of {', '.join(DISCRIMINATORS)}")
+        check(self.netD in discriminator_names(),
+              f"--netD {self.netD!r}: choose one of {', '.join(discriminator_names())}")
         check(self.norm in NORMS, f"--norm {self.norm!r}: choose one of {', '.join(NORMS)}")
         check(self.gan_mode in GAN_MODES, f"--gan-mode {self.gan_mode!r}: choose one of {', '.join(GAN_MODES)}")
         check(self.preprocess in PREPROCESS_MODES,
@@ -148,13 +155,22 @@ class TrainConfig:
 
     # ---------------------------------------------------------------- (de)serialisation
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types only (paths as strings): fit for config.json and a weights-only checkpoint."""
+        """Plain JSON types only (paths as strings, the family's options a dict): fit for config.json and a
+        weights-only checkpoint."""
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        """A saved config back; options it no longer knows are dropped."""
+        from .families import get_family
+
+        family = get_family(data.get("model", cls.model))
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        # a config saved before the families had options of their own holds them among the shared ones
+        saved = data.get("family_options", data)
+        own = _option_names(family.Options)
+        return cls(**{k: v for k, v in data.items() if k in names and k != "family_options"},
+                   family_options={k: v for k, v in saved.items() if k in own})
 
     def save(self, path: Path) -> None:
         from ..atomic import atomic_write_text
@@ -162,16 +178,30 @@ class TrainConfig:
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
     def resumed_with(self, overrides: dict[str, Any]) -> "TrainConfig":
-        """This (saved) config with the options given again on the command line; only run-length and
-        housekeeping options may differ from the saved run."""
-        changed = {k: v for k, v in overrides.items() if k in self.to_dict() and _differs(self.to_dict()[k], v)}
+        """This (saved) config with the options given again on the command line (shared and family options
+        alike); only run-length and housekeeping options may differ from the saved run."""
+        saved = self.to_dict()
+        saved |= saved.pop("family_options")
+        changed = {k: v for k, v in overrides.items() if k in saved and _differs(saved[k], v)}
         fixed = sorted(set(changed) - RESUMABLE_CHANGES)
         if fixed:
             name = fixed[0]
             raise TranslationError(
                 f"--{name.replace('_', '-')} {changed[name]} differs from the run being resumed in {self.out} "
-                f"({self.to_dict()[name]}); leave it out to continue that run, or train into a new --out")
+                f"({saved[name]}); leave it out to continue that run, or train into a new --out")
         return dataclasses.replace(self, **changed)
+
+
+def _option_names(options: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(options)}
+
+
+def _family_options(family: type, given: dict[str, Any]) -> Any:
+    unknown = sorted(set(given) - _option_names(family.Options))
+    if unknown:
+        known = ", ".join(sorted(_option_names(family.Options))) or "none"
+        raise TranslationError(f"{family.name} has no option {unknown[0]!r} (its options: {known})")
+    return family.Options(**given)
 
 
 def _differs(saved: Any, given: Any) -> bool:

@@ -1,13 +1,27 @@
-"""What the training loop needs from a model family (pix2pix, CycleGAN), and the helpers they share.
+"""What the training loop needs from a model family (pix2pix, CycleGAN, ...), and the helpers they share.
 
-A family builds its networks and optimizers and defines ``train_step`` (one iteration: forward,
+A family is a ``Family`` subclass in a module of ``training/families/``, registered there with
+``@register_family("NAME")``; ``translation train NAME`` and the loop find it by that name.
+
+Declared by the class, read before anything is built (``--help``, the configuration):
+
+    summary, description, examples   what ``translation train NAME --help`` says
+    Options      its options: a frozen dataclass whose fields are made with ``option`` (the help text of
+                 each becomes ``--the-name``); ``config.family_options`` holds the values of a run
+    defaults     its values for the shared options a user leaves unset: netG, norm, gan_mode
+    generators   the generators it trains, name -> what it maps; each is written as
+                 RUN_DIR/latest_net_NAME.pth at the end, and validation measures the first
+    build_data   the data it trains on (training/data.py: paired_data, unpaired_data)
+
+Built for a run (``__init__``): its networks and optimizers. Then per step ``train_step`` (forward,
 losses, backward, optimizer steps) and ``visuals`` (rows of a sample grid). The loop does the rest.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -15,10 +29,21 @@ from torch import nn
 from ..networks import DiscriminatorConfig, GeneratorConfig
 from ..tasks import TaskSpec
 from .config import TrainConfig
+from .data import TrainingData
 from .distributed import Runtime
 from .fast import SpeedPlan, compile_module
 from .metrics import to_display
 from .pool import ImagePool
+
+
+def option(default: bool | int | float | str, help: str) -> Any:  # noqa: A002 - argparse's word
+    """A field of a family's ``Options``: its default and the help of its command-line flag."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+@dataclasses.dataclass(frozen=True)
+class NoOptions:
+    """The options of a family that has none of its own."""
 
 
 def set_requires_grad(net: nn.Module, flag: bool) -> None:
@@ -27,15 +52,29 @@ def set_requires_grad(net: nn.Module, flag: bool) -> None:
 
 
 class Family:
+    name: ClassVar[str]                      # set by register_family
+    summary: ClassVar[str]
+    description: ClassVar[str]
+    examples: ClassVar[tuple[str, ...]] = ()
+    Options: ClassVar[type] = NoOptions
+    defaults: ClassVar[dict[str, str]]
+    generators: ClassVar[dict[str, str]]
+
     generator_configs: dict[str, GeneratorConfig]
     discriminator_configs: dict[str, DiscriminatorConfig]
     networks: dict[str, nn.Module]          # the bare networks (what checkpoints hold)
     optimizers: dict[str, torch.optim.Optimizer]
     pools: dict[str, ImagePool]
 
+    @classmethod
+    def build_data(cls, config: TrainConfig, spec: TaskSpec) -> TrainingData:
+        raise NotImplementedError
+
     def __init__(self, config: TrainConfig, spec: TaskSpec, runtime: Runtime, speed: SpeedPlan) -> None:
         self.config, self.spec, self.runtime, self.speed = config, spec, runtime, speed
+        self.options = config.family_options
         self.memory_format = speed.memory_format
+        self.discriminator_configs = {}
         self.pools = {}
         self._compiled: dict[int, nn.Module] = {}
 

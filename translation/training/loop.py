@@ -1,11 +1,11 @@
-"""The training loop shared by pix2pix and CycleGAN, to be read top to bottom.
+"""The training loop shared by the model families (training/families/), to be read top to bottom.
 
-    setup (device, seeds, process group) -> data -> networks and optimizers (the family) -> resume
-    -> for each epoch: for each batch: family.train_step; log, sample, checkpoint
-                       then: learning-rate schedule, validation
-    -> final checkpoint and the generator weights in the reference layout (latest_net_G*.pth)
+    setup (device, seeds, process group) -> data (the family's) -> networks and optimizers (the family)
+    -> resume -> for each epoch: for each batch: family.train_step; log, sample, checkpoint
+                 then: learning-rate schedule, validation
+    -> final checkpoint and the family's generators in the reference layout (latest_net_NAME.pth)
 
-RUN_DIR holds config.json, checkpoints/, losses.jsonl, metrics.jsonl, samples/ and latest_net_G*.pth.
+RUN_DIR holds config.json, checkpoints/, losses.jsonl, metrics.jsonl, samples/ and latest_net_*.pth.
 """
 from __future__ import annotations
 
@@ -16,35 +16,30 @@ import re
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..atomic import atomic_path
-from ..data import layouts
 from ..data.augment import sample_seed
-from ..data.datasets import EpochSampler, PairedDataset, PhotoPairDataset, UnpairedDataset
+from ..data.datasets import EpochSampler
 from ..errors import TranslationError
 from ..networks.checkpoint import CHECKPOINT_KIND
-from ..tasks import TaskSpec, get_task
+from ..tasks import get_task
 from . import distributed
 from .checkpointing import list_checkpoints, load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig
-from .cyclegan import CycleGAN
+from .data import TrainingData, train_loader
+from .families import get_family
 from .family import Family
-from .fast import SpeedPlan, plan_speed
+from .fast import plan_speed
 from .metrics import append_jsonl, evaluate, save_grid, truncate_jsonl
-from .pix2pix import Pix2Pix
 
 log = logging.getLogger(__name__)
-
-FAMILIES: dict[str, type[Family]] = {"pix2pix": Pix2Pix, "cyclegan": CycleGAN}
-SAMPLE_ROWS = 4
 
 
 def train(config: TrainConfig, *, progress: bool = False) -> Path:
@@ -93,7 +88,7 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
     sample_batches = list(DataLoader(data.samples, batch_size=1)) if main else []
 
     # ---- networks, optimizers, learning-rate schedules (same initial weights on every rank)
-    family = FAMILIES[config.model](config, data.spec, runtime, speed)
+    family = get_family(config.model)(config, data.spec, runtime, speed)
     decay = _linear_decay(config.epochs, config.epochs_decay)
     schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, decay) for name, opt in family.optimizers.items()}
     _seed_everything(sample_seed(config.seed, runtime.rank, 1))  # dropout etc. differ between ranks
@@ -117,7 +112,7 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
 
     def validate() -> None:
         if main and val_loader is not None:
-            generator = family.networks["G"]
+            generator = family.networks[next(iter(family.generators))]
             scores = evaluate(generator, val_loader, data.spec, device,
                               prepare=lambda x: x.to(memory_format=family.memory_format))
             log.info("validation at epoch %d, step %d: L1 %.4f  PSNR %.2f dB  SSIM %.4f (%d images)",
@@ -175,7 +170,7 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
                 running, running_count = {}, 0
                 if main:
                     bar.set_postfix({k: f"{v:.3f}" for k, v in last_losses.items()}, refresh=False)
-                    lr = family.optimizers["G"].param_groups[0]["lr"]
+                    lr = next(iter(family.optimizers.values())).param_groups[0]["lr"]  # one schedule for all
                     append_jsonl(run_dir / "losses.jsonl", {"step": step, "epoch": epoch, "lr": lr, **last_losses})
             if step % config.sample_every == 0:
                 save_samples()
@@ -202,14 +197,13 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
         checkpoint()
     if main:
         save_samples()
-        for name, net in family.networks.items():
-            if name in family.generator_configs:
-                with atomic_path(run_dir / f"latest_net_{name}.pth") as tmp:
-                    torch.save(_cpu_state(net), tmp)
-                flags = _reference_export_flags(family.generator_configs[name])
-                if flags:
-                    log.info("latest_net_%s.pth: the reference layout cannot record it all; export it with %s "
-                             "(the checkpoints in %s record everything)", name, flags, run_dir / "checkpoints")
+        for name in family.generators:
+            with atomic_path(run_dir / f"latest_net_{name}.pth") as tmp:
+                torch.save(_cpu_state(family.networks[name]), tmp)
+            flags = _reference_export_flags(family.generator_configs[name])
+            if flags:
+                log.info("latest_net_%s.pth: the reference layout cannot record it all; export it with %s "
+                         "(the checkpoints in %s record everything)", name, flags, run_dir / "checkpoints")
         log.info("done: %d steps, %d epochs; run folder %s", step, completed_epochs(), run_dir)
     return run_dir
 
@@ -224,59 +218,9 @@ def _reference_export_flags(config) -> str:
 
 # ------------------------------------------------------------------------------------ data
 
-@dataclass
-class TrainingData:
-    spec: TaskSpec
-    layout: layouts.PairedLayout | layouts.UnpairedLayout
-    train: Dataset
-    val: Dataset | None     # paired data only: G(A) is compared with B
-    samples: Dataset        # a few fixed samples for the sample grids
-
-    @property
-    def describe(self) -> str:
-        return self.layout.describe()
-
-
 def build_data(config: TrainConfig) -> TrainingData:
-    """Find and check the dataset (layouts.py), then build the training / validation datasets."""
-    spec = get_task(config.task or "custom")
-    augment = config.augment()
-    common = dict(crop_size=config.crop_size, load_size=config.load_size, preprocess=config.preprocess)
-    if config.model == "cyclegan":
-        if (spec.input_space, spec.output_space) != ("rgb", "rgb"):
-            raise TranslationError(f"--task {spec.name}: CycleGAN translates between two sets of colour "
-                                   "images; use pix2pix for this task")
-        layout = layouts.find_unpaired(config.data)
-        layouts.check_crop_fits(layout.train_a + layout.train_b, tree=layouts.UNPAIRED_TREE, **common)
-        train = UnpairedDataset(layout.train_a * config.repeats, layout.train_b * config.repeats, augment,
-                                direction=config.direction, seed=config.seed)
-        sample_a, sample_b = layout.test_a or layout.train_a, layout.test_b or layout.train_b
-        samples = UnpairedDataset(sample_a[:SAMPLE_ROWS], sample_b[:SAMPLE_ROWS], augment,
-                                  direction=config.direction, seed=config.seed, train=False)
-        return TrainingData(spec, layout, train, None, Subset(samples, range(min(SAMPLE_ROWS, len(samples)))))
-
-    layout = layouts.find_paired(config.data, photos=spec.self_supervised, val_fraction=config.val_fraction,
-                                 seed=config.seed)
-    halves = 2 if layout.kind == "aligned" else 1
-    tree = layouts.PHOTOS_TREE if spec.self_supervised else layouts.PAIRED_TREES
-    layouts.check_crop_fits([s[0] for s in layout.train + layout.val], halves=halves, tree=tree, **common)
-
-    def dataset(samples: list, train: bool) -> Dataset:
-        if spec.self_supervised:
-            return PhotoPairDataset([s[0] for s in samples], spec, augment, seed=config.seed, train=train)
-        return PairedDataset(samples, augment, direction=config.direction, seed=config.seed, train=train)
-
-    val = dataset(layout.val[:config.val_max], False) if layout.val else None
-    samples = val if val is not None else dataset(layout.train[:SAMPLE_ROWS], False)
-    # Repeated files still get a fresh crop each time: every (epoch, index) has its own seed.
-    return TrainingData(spec, layout, dataset(layout.train * config.repeats, True), val,
-                        Subset(samples, range(min(SAMPLE_ROWS, len(samples)))))
-
-
-def train_loader(data: TrainingData, sampler: EpochSampler, config: TrainConfig, speed: SpeedPlan) -> DataLoader:
-    return DataLoader(data.train, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers,
-                      pin_memory=speed.pin_memory, persistent_workers=speed.persistent_workers,
-                      generator=torch.Generator().manual_seed(config.seed))
+    """The family's data for the task (the layout found and checked before anything trains)."""
+    return get_family(config.model).build_data(config, get_task(config.task or "custom"))
 
 
 # ------------------------------------------------------------------------------------ helpers

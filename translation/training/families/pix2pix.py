@@ -4,24 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 
 import torch
 
-from ..losses import GANLoss, gradient_penalty, l1_loss
-from ..networks import DiscriminatorConfig, build_discriminator, build_generator
-from ..tasks import TaskSpec
-from .config import TrainConfig
-from .distributed import Runtime
-from .family import Family, set_requires_grad
-from .fast import SpeedPlan
+from ...losses import GANLoss, gradient_penalty, l1_loss
+from ...networks import DiscriminatorConfig, build_discriminator, build_generator
+from ...tasks import TaskSpec
+from ..config import TrainConfig
+from ..data import TrainingData, paired_data
+from ..distributed import Runtime
+from ..fast import SpeedPlan
+from ..family import Family, option, set_requires_grad
+from . import register_family
 
 
+@register_family("pix2pix")
 class Pix2Pix(Family):
+    summary = "Train pix2pix (paired: learn A -> B from pairs, Isola et al. 2017)"
+    description = f"{summary}: a U-Net generator with L1 and a conditional PatchGAN."
+    examples = (
+        "translation train pix2pix --data datasets/facades --out runs/facades --direction BtoA",
+        "translation train pix2pix --task colorization --data PHOTOS_DIR --out runs/colorize",
+        "translation train pix2pix --out runs/facades --resume        # continue after a stop",
+    )
+    defaults = dict(netG="unet_256", norm="batch", gan_mode="vanilla")
+    generators = {"G": "A -> B"}
+
+    @dataclass(frozen=True)
+    class Options:
+        lambda_l1: float = option(100.0, "weight of the L1 loss")
+
+    @classmethod
+    def build_data(cls, config: TrainConfig, spec: TaskSpec) -> TrainingData:
+        return paired_data(config, spec)
+
     def __init__(self, config: TrainConfig, spec: TaskSpec, runtime: Runtime, speed: SpeedPlan) -> None:
         super().__init__(config, spec, runtime, speed)
         self.generator_configs = {"G": config.generator(spec.in_channels, spec.out_channels)}
         self.discriminator_configs = {"D": DiscriminatorConfig(
-            kind=config.netD, in_channels=spec.in_channels + spec.out_channels, ndf=config.ndf,
+            name=config.netD, in_channels=spec.in_channels + spec.out_channels, ndf=config.ndf,
             n_layers=config.n_layers_D, norm=config.norm)}
         self.G = self.place(build_generator(self.generator_configs["G"]))
         self.D = self.place(build_discriminator(self.discriminator_configs["D"]))
@@ -57,7 +79,7 @@ class Pix2Pix(Family):
         with autocast():
             loss_g_gan = self.gan(self.D_alone(torch.cat([real_a, fake_b.to(real_a.dtype)], 1)), True,
                                   for_generator=True)
-        loss_g_l1 = l1_loss(fake_b, real_b) * self.config.lambda_l1
+        loss_g_l1 = l1_loss(fake_b, real_b) * self.options.lambda_l1
         (loss_g_gan + loss_g_l1).backward()
         self.optimizers["G"].step()
 

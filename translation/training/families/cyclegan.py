@@ -6,29 +6,58 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 
 import torch
 
-from ..errors import TranslationError
-from ..losses import GANLoss, cycle_loss, gradient_penalty, identity_loss
-from ..networks import DiscriminatorConfig, build_discriminator, build_generator
-from ..tasks import TaskSpec
-from .config import TrainConfig
-from .distributed import Runtime
-from .family import Family, set_requires_grad
-from .fast import SpeedPlan
-from .pool import ImagePool
+from ...errors import TranslationError
+from ...losses import GANLoss, cycle_loss, gradient_penalty, identity_loss
+from ...networks import DiscriminatorConfig, build_discriminator, build_generator
+from ...tasks import TaskSpec
+from ..config import TrainConfig
+from ..data import TrainingData, unpaired_data
+from ..distributed import Runtime
+from ..fast import SpeedPlan
+from ..family import Family, option, set_requires_grad
+from ..pool import ImagePool
+from . import register_family
 
 
+@register_family("cyclegan")
 class CycleGAN(Family):
+    summary = "Train CycleGAN (unpaired: learn A <-> B from two sets of images, Zhu et al. 2017)"
+    description = f"{summary}: two ResNet generators, two PatchGANs, cycle and identity losses."
+    examples = (
+        "translation train cyclegan --data datasets/horse2zebra --out runs/horse2zebra",
+        "translation train cyclegan --out runs/horse2zebra --resume",
+    )
+    defaults = dict(netG="resnet_9blocks", norm="instance", gan_mode="lsgan")
+    generators = {"G_A": "A -> B", "G_B": "B -> A"}
+
+    @dataclass(frozen=True)
+    class Options:
+        lambda_cycle: float = option(10.0, "weight of the cycle losses")
+        lambda_identity: float = option(0.5, "identity loss weight, relative to --lambda-cycle; 0 turns it off")
+        pool_size: int = option(50, "generated images the discriminators remember; 0 turns the pool off")
+
+    @classmethod
+    def build_data(cls, config: TrainConfig, spec: TaskSpec) -> TrainingData:
+        if (spec.input_space, spec.output_space) != ("rgb", "rgb"):
+            raise TranslationError(f"--task {spec.name}: CycleGAN translates between two sets of colour "
+                                   "images; use pix2pix for this task")
+        if spec.self_supervised:
+            raise TranslationError(f"--task {spec.name}: CycleGAN learns from two sets of images and cannot make "
+                                   "pairs from photos; use pix2pix for this task")
+        return unpaired_data(config, spec)
+
     def __init__(self, config: TrainConfig, spec: TaskSpec, runtime: Runtime, speed: SpeedPlan) -> None:
         super().__init__(config, spec, runtime, speed)
         a_channels, b_channels = spec.in_channels, spec.out_channels
-        if config.lambda_identity > 0 and a_channels != b_channels:
+        if self.options.lambda_identity > 0 and a_channels != b_channels:
             raise TranslationError("the identity loss needs as many channels in A as in B; use --lambda-identity 0")
         self.generator_configs = {"G_A": config.generator(a_channels, b_channels),
                                   "G_B": config.generator(b_channels, a_channels)}
-        d = dict(kind=config.netD, ndf=config.ndf, n_layers=config.n_layers_D, norm=config.norm)
+        d = dict(name=config.netD, ndf=config.ndf, n_layers=config.n_layers_D, norm=config.norm)
         self.discriminator_configs = {"D_A": DiscriminatorConfig(in_channels=b_channels, **d),
                                       "D_B": DiscriminatorConfig(in_channels=a_channels, **d)}
         self.networks = {name: self.place(build_generator(c)) for name, c in self.generator_configs.items()}
@@ -39,15 +68,16 @@ class CycleGAN(Family):
         self.optimizers = {"G": self.adam(itertools.chain(n["G_A"].parameters(), n["G_B"].parameters())),
                            "D": self.adam(itertools.chain(n["D_A"].parameters(), n["D_B"].parameters()))}
         # Pools of generated images, seeded apart from each other and from the global generator.
-        self.pools = {"fake_A": ImagePool(config.pool_size, seed=config.seed * 2 + 1 + 1000 * runtime.rank),
-                      "fake_B": ImagePool(config.pool_size, seed=config.seed * 2 + 2 + 1000 * runtime.rank)}
+        pool_size = self.options.pool_size
+        self.pools = {"fake_A": ImagePool(pool_size, seed=config.seed * 2 + 1 + 1000 * runtime.rank),
+                      "fake_B": ImagePool(pool_size, seed=config.seed * 2 + 2 + 1000 * runtime.rank)}
         self.gan = GANLoss(config.gan_mode)
 
     def train_step(self, batch: dict[str, torch.Tensor],
                    autocast: Callable[[], AbstractContextManager]) -> dict[str, torch.Tensor]:
         real_a, real_b = batch["A"], batch["B"]
-        n, ddp, cfg = self.networks, self.ddp, self.config
-        use_identity = cfg.lambda_identity > 0
+        n, ddp, options = self.networks, self.ddp, self.options
+        use_identity = options.lambda_identity > 0
         with autocast():
             fake_b = ddp["G_A"](real_a)
             rec_a = ddp["G_B"](fake_b)
@@ -63,12 +93,12 @@ class CycleGAN(Family):
         with autocast():
             loss_g_a = self.gan(self.alone["D_A"](fake_b), True, for_generator=True)
             loss_g_b = self.gan(self.alone["D_B"](fake_a), True, for_generator=True)
-        loss_cycle_a = cycle_loss(rec_a, real_a) * cfg.lambda_cycle
-        loss_cycle_b = cycle_loss(rec_b, real_b) * cfg.lambda_cycle
+        loss_cycle_a = cycle_loss(rec_a, real_a) * options.lambda_cycle
+        loss_cycle_b = cycle_loss(rec_b, real_b) * options.lambda_cycle
         losses = {"G_A": loss_g_a, "G_B": loss_g_b, "cycle_A": loss_cycle_a, "cycle_B": loss_cycle_b}
         if use_identity:
-            losses["idt_A"] = identity_loss(idt_a, real_b) * cfg.lambda_cycle * cfg.lambda_identity
-            losses["idt_B"] = identity_loss(idt_b, real_a) * cfg.lambda_cycle * cfg.lambda_identity
+            losses["idt_A"] = identity_loss(idt_a, real_b) * options.lambda_cycle * options.lambda_identity
+            losses["idt_B"] = identity_loss(idt_b, real_a) * options.lambda_cycle * options.lambda_identity
         sum(losses.values()).backward()
         self.optimizers["G"].step()
 
