@@ -245,7 +245,7 @@ def test_other_settings_convert_again(tmp_path: Path, tree):
     assert lake["width"] == 100 and lake["height"] in (62, 63)
 
 
-def test_photos_keep_their_full_resolution_by_default(tmp_path: Path, tree):
+def test_photos_keep_their_resolution_up_to_the_photo_side(tmp_path: Path, tree):
     root, curation = tree
     full = ConvertSettings(art_side=64)
     cache = collections.prepare(tmp_path / "cache", source_root=root, install=False, curation=curation, settings=full)
@@ -403,3 +403,19 @@ def test_examples_are_small_held_out_and_documented():
                 assert 384 <= side <= 512
             if path.parent.name in ("colorization", "sketch-to-photo"):
                 assert image.mode == "L"
+
+
+def test_examples_are_made_by_each_task_from_held_out_pictures(tmp_path: Path, tree):
+    from translation.collections.examples import write_examples
+    from translation.tasks import Examples, Task, TaskSpec
+
+    root, curation = tree
+    cache = _prepare(tmp_path / "cache", root, curation)
+    inverted = Task(TaskSpec("invert-examples", "rgb", "rgb"),
+                    examples=Examples(("lake",), make=lambda rgb: 255 - rgb, suffix=".png"))
+    (written,) = write_examples(tmp_path / "out", cache, tasks=[inverted])
+    assert written == tmp_path / "out" / "invert-examples" / "lake.png"
+    held_out = np.asarray(Image.open(collections.split_dir("photos", "val", cache) / "wallpapers-Lake.jpg"))
+    np.testing.assert_array_equal(np.asarray(Image.open(written)), 255 - held_out)
+    with pytest.raises(TranslationError, match="fresh-flower: not a held-out picture"):
+        write_examples(tmp_path / "all", cache)  # the built-in tasks want the real collections' pictures

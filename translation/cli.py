@@ -31,6 +31,8 @@ def _command_module(name: str):
 
 
 def build_parser(names: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser with the full options of the commands in ``names``; the others (all of them when
+    ``names`` is None) only listed with their one-line help, so the top-level ``--help`` imports nothing."""
     parser = argparse.ArgumentParser(
         prog="translation",
         description="Image-to-image translation: train, export and serve pix2pix and CycleGAN models.",
@@ -38,14 +40,11 @@ def build_parser(names: list[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in names if names is not None else list(COMMANDS):
-        try:
-            module = _command_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"translation.commands.{name}":
-                raise
-            continue  # a command not built yet is simply not offered
-        module.register(sub, name, COMMANDS[name])
+    for name, summary in COMMANDS.items():
+        if names is not None and name in names:
+            _command_module(name).register(sub, name, summary)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
 
 

@@ -117,7 +117,7 @@ def test_help_draws_the_layouts_outputs_and_the_family_options(model, weights, o
     flat = " ".join(text.split())
     assert "resize_and_crop | crop | scale_width | random_scale | none" in flat
     assert f"(default: {network})" in flat
-    assert "generator: resnet_9blocks, resnet_6blocks, resnet_Nblocks, unet_256, unet_128, unet_N" in flat
+    assert "generator: resnet_9blocks, resnet_6blocks, resnet_Nblocks, unet_256, unet_128, unet_N, shuffle4_Nblocks" in flat
     assert "Adam learning rate (default: 0.0002)" in flat
     assert all(option in flat for option in own)
     other = {"pix2pix": "--pool-size", "cyclegan": "--lambda-l1"}[model]

@@ -130,6 +130,25 @@ def test_self_supervised_pairs_from_photos(tmp_path, task, channels):
         PhotoPairDataset(files, get_task("style-transfer"), CROP)
 
 
+def test_photos_are_decoded_once_and_kept_read_only(tmp_path, monkeypatch):
+    import translation.data.datasets as datasets
+
+    rng = np.random.default_rng(3)
+    files = [tmp_path / f"{i}.png" for i in range(2)]
+    for f in files:
+        noise_image(f, rng, 48, 40)
+    data = PhotoPairDataset(files, get_task("colorization"), AugmentConfig("resize_and_crop", 40, 32), seed=0)
+    first = data[(0, 0)]["A"]
+    files[0].unlink()  # read again from memory, not from the file
+    assert torch.equal(data[(0, 0)]["A"], first)
+    kept = data.read(files[0])
+    assert kept is data.read(files[0]) and not kept.flags.writeable
+
+    monkeypatch.setattr(datasets, "DECODED_CACHE_BYTES", 0)  # over the budget: decoded every time
+    small = PhotoPairDataset(files[1:], get_task("colorization"), AugmentConfig("resize_and_crop", 40, 32), seed=0)
+    assert small.read(files[1]) is not small.read(files[1])
+
+
 def test_unpaired_draws_b_at_random_per_epoch(tmp_path):
     rng = np.random.default_rng(3)
     a_files = [tmp_path / "A" / f"{i}.png" for i in range(5)]

@@ -21,7 +21,7 @@ FOLDERS_TREE = """\
     └── val/             optional: val/A + val/B"""
 
 PHOTOS_TREE = """\
-  photos (pix2pix --task colorization | super-resolution | sketch-to-photo; pairs are made on the fly):
+  photos (pix2pix --task NAME of a task that makes its pairs from plain photos, on the fly):
     DATA/
     ├── a.jpg
     ├── more/b.jpg       sub-folders are searched too

@@ -17,11 +17,13 @@ from .registry import (discriminator_builder, discriminator_names, generator_ent
                        register_discriminator, register_generator)
 from .resnet import ResnetGenerator
 from .unet import UnetGenerator
+from .pixel_shuffle import PixelShuffleGenerator  # noqa: I001 - after the reference networks in --netG's list
 
 
 def build_generator(config: GeneratorConfig, *, initialise: bool = True) -> nn.Module:
-    net = generator_entry(config.name).build(config)
-    return init_weights(net) if initialise else net
+    entry = generator_entry(config.name)
+    net = entry.build(config)
+    return init_weights(net) if initialise and entry.initialise else net
 
 
 def create_generator(name: str, *, initialise: bool = True, **options: Any) -> nn.Module:
@@ -43,8 +45,8 @@ def count_parameters(net: nn.Module) -> int:
 
 
 __all__ = [
-    "DiscriminatorConfig", "GeneratorConfig", "PatchDiscriminator", "PixelDiscriminator", "ResnetGenerator",
-    "UnetGenerator", "build_discriminator", "build_generator", "count_parameters", "create_discriminator",
+    "DiscriminatorConfig", "GeneratorConfig", "PatchDiscriminator", "PixelDiscriminator", "PixelShuffleGenerator",
+    "ResnetGenerator", "UnetGenerator", "build_discriminator", "build_generator", "count_parameters", "create_discriminator",
     "create_generator", "discriminator_names", "generator_names", "init_weights", "register_discriminator",
     "register_generator",
 ]

@@ -11,6 +11,7 @@ ONNX metadata ``network`` record), the size multiple (height and width must be d
 output to match the input) and the defaults of the function's options. A name holding ``{n}`` stands
 for a family of names (``unet_{n}``: unet_32, unet_64, ...): the function then takes ``n`` first, and
 ``size_multiple`` is a function of ``n`` that raises ``TranslationError`` for an ``n`` that cannot work.
+``initialise=False`` marks a network that initialises itself (``init_weights`` is not run over it).
 Exact names are looked up before patterns. Discriminators: ``@register_discriminator("basic")`` on a
 function of a ``DiscriminatorConfig``.
 """
@@ -37,6 +38,7 @@ class GeneratorEntry:
     build: Callable[[Any], nn.Module]
     size_multiple: int
     defaults: dict[str, Any]      # the GeneratorConfig options this generator starts from (norm, dropout)
+    initialise: bool = True       # False: the network initialises itself (init_weights would undo it)
 
 
 @dataclass(frozen=True)
@@ -47,31 +49,32 @@ class _Pattern:
     build: Builder
     size_multiple: int | Callable[[int], int]
     defaults: dict[str, Any]
+    initialise: bool
 
     def entry(self, name: str) -> GeneratorEntry | None:
         if not (match := self.regex.fullmatch(name)):
             return None
         n = int(match.group(1))
         multiple = self.size_multiple(n) if callable(self.size_multiple) else self.size_multiple
-        return GeneratorEntry(name, functools.partial(self.build, n), multiple, self.defaults)
+        return GeneratorEntry(name, functools.partial(self.build, n), multiple, self.defaults, self.initialise)
 
 
 _GENERATORS: dict[str, GeneratorEntry | _Pattern] = {}   # in registration order
 _DISCRIMINATORS: dict[str, Builder] = {}
 
 
-def register_generator(name: str, *, size_multiple: int | Callable[[int], int],
+def register_generator(name: str, *, size_multiple: int | Callable[[int], int], initialise: bool = True,
                        **defaults: Any) -> Callable[[Builder], Builder]:
     def register(build: Builder) -> Builder:
         if name in _GENERATORS:
             raise ValueError(f"generator {name!r} is registered twice")
         if "{n}" in name:
             regex = re.compile(re.escape(name).replace(re.escape("{n}"), "([1-9][0-9]*)"))
-            _GENERATORS[name] = _Pattern(regex, build, size_multiple, defaults)
+            _GENERATORS[name] = _Pattern(regex, build, size_multiple, defaults, initialise)
         elif callable(size_multiple):
             raise ValueError(f"generator {name!r}: a size_multiple function needs a name with {{n}}")
         else:
-            _GENERATORS[name] = GeneratorEntry(name, build, size_multiple, defaults)
+            _GENERATORS[name] = GeneratorEntry(name, build, size_multiple, defaults, initialise)
         return build
     return register
 

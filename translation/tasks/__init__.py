@@ -18,6 +18,7 @@ from .processing import decode, finish, photo_to_sketch, prepare, training_pair
 from .sketch_to_photo import extract_sketch
 from .spec import (
     CUSTOM,
+    Examples,
     INPUT_SPACES,
     OUTPUT_SPACES,
     Measure,
@@ -39,7 +40,7 @@ for _module in pkgutil.iter_modules(__path__):  # any other task module, after t
     importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
-    "CUSTOM", "INPUT_SPACES", "OUTPUT_SPACES", "AppTab", "Measure", "ModelChoice", "ModelUnderTest", "Task",
+    "CUSTOM", "INPUT_SPACES", "OUTPUT_SPACES", "AppTab", "Examples", "Measure", "ModelChoice", "ModelUnderTest", "Task",
     "TaskSpec", "decode", "extract_sketch", "find_task", "finish", "get_task", "photo_to_sketch", "prepare",
     "register_task", "registered_tasks", "sketch_tasks", "task_named", "task_names", "training_pair",
     "unregister_task",

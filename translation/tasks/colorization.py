@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..imaging.colour import luminance, rgb_to_lab
+from ..imaging.io import to_float, to_uint8
 from .processing import to_chw
-from .spec import AB_SCALE, Measure, ModelUnderTest, Task, TaskSpec, register_task
+from .spec import AB_SCALE, Examples, Measure, ModelUnderTest, Task, TaskSpec, register_task
 from .tab import AppTab
 
 
@@ -34,6 +35,7 @@ TASK = register_task(Task(
     make_pair=colorization_pair,
     measure=Measure("PSNR/SSIM vs the photo, colourfulness of the output (gray input = 0)", _scores),
     model_names=("colorization",),
+    examples=Examples(("fresh-flower", "green-meadow", "one-stands-out"), make=lambda rgb: to_uint8(luminance(to_float(rgb)))),
     claims_unlabelled_channels=True,   # 1 -> 2 channels: no other task looks like this
     app=AppTab("Colorization", "colorize", "Colorize", "Bring colour to a black-and-white photo."),
 ))

@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 
 from ..imaging.colour import luminance
+from ..imaging.io import to_uint8
 from .processing import as_float_rgb, to_chw
-from .spec import Measure, ModelUnderTest, Task, TaskSpec, register_task
+from .spec import Examples, Measure, ModelUnderTest, Task, TaskSpec, register_task
 from .tab import AppTab
 
 
@@ -49,6 +50,9 @@ TASK = register_task(Task(
     measure=Measure("PSNR/SSIM/L1 vs the photo (input: the photo's extracted sketch)", _scores),
     sketch_from_photo=extract_sketch,
     model_names=("sketch-to-photo",),
+    # Wood is almost colourless and gives an almost empty sketch: it only serves super-resolution
+    examples=Examples(("fresh-flower", "green-meadow", "one-stands-out"), make=lambda rgb: to_uint8(extract_sketch(rgb)),
+                      suffix=".png"),
     app=AppTab("Sketch to photo", "sketch_to_photo", "Make a photo",
                "Draw a sketch, upload one, or extract the line drawing of a photo, and turn it into a photo.",
                upload_label="Sketch or photo", drawing_api_name="sketch_drawing_to_photo"),

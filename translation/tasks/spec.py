@@ -172,6 +172,16 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class Examples:
+    """The task's example inputs in ``examples/<task>/``, made by ``translation data examples``."""
+
+    pictures: tuple[str, ...]    # held-out pictures of the collections, by example name ("fresh-flower")
+    # a held-out picture (H x W x 3 uint8, long side 512) -> the example input (H' x W' [x 3] uint8)
+    make: Callable[[np.ndarray], np.ndarray] = lambda rgb: rgb
+    suffix: str = ".jpg"         # .png for line drawings (JPEG rings around thin lines)
+
+
+@dataclass(frozen=True)
 class Task:
     """Everything the project knows about a task, registered by name with ``register_task``."""
 
@@ -185,6 +195,7 @@ class Task:
     # an export with no task recorded and this task's channel counts is taken to be this task
     claims_unlabelled_channels: bool = False
     app: AppTab | None = None               # its tab in the web app (none: served by the custom tab only)
+    examples: Examples | None = None        # its example inputs (none: no examples/<task>/ folder)
 
     @property
     def name(self) -> str:

@@ -6,7 +6,7 @@ photo survives the way there and back.
 from __future__ import annotations
 
 from .measures import CYCLE_RECONSTRUCTION
-from .spec import Task, TaskSpec, register_task
+from .spec import Examples, Task, TaskSpec, register_task
 from .tab import AppTab, ModelChoice
 
 PHOTO_TO_ART = "style-photo2art"
@@ -16,6 +16,7 @@ TASK = register_task(Task(
     spec=TaskSpec("style-transfer", "rgb", "rgb"),
     measure=CYCLE_RECONSTRUCTION,
     model_names=(PHOTO_TO_ART, ART_TO_PHOTO),
+    examples=Examples(("fresh-flower", "one-stands-out", "kay", "safe-landing")),  # the two most unlike artworks
     app=AppTab("Style transfer", "style_transfer", "Transfer style",
                "Turn a photo into a painting, or a painting into a photo (CycleGAN).",
                choices=(ModelChoice(PHOTO_TO_ART, "photo2art", "photo → art"),

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..imaging.io import to_float, to_uint8
 from .processing import as_float_rgb, encode_input, resize, to_chw
-from .spec import Measure, ModelUnderTest, Task, TaskSpec, register_task
+from .spec import Examples, Measure, ModelUnderTest, Task, TaskSpec, register_task
 from .tab import AppTab
 
 DEGRADED_DRAWS = 4   # degraded copies per photo for the degraded_* scores (one draw swings a score by a dB)
@@ -76,12 +76,23 @@ def _scores(model: ModelUnderTest, photo: np.ndarray, seed: int) -> dict[str, fl
     return {**row, **{key: float(np.mean([d[key] for d in draws])) for key in draws[0]}}
 
 
+EXAMPLE_SIDE = 160   # long side of the example inputs
+
+
+def low_resolution_example(rgb: np.ndarray) -> np.ndarray:
+    """A held-out picture shrunk to a long side of ``EXAMPLE_SIDE`` (area average: a clean downscale)."""
+    height, width = rgb.shape[:2]
+    ratio = EXAMPLE_SIDE / max(height, width)
+    return cv2.resize(rgb, (max(1, round(width * ratio)), max(1, round(height * ratio))), interpolation=cv2.INTER_AREA)
+
+
 TASK = register_task(Task(
     spec=TaskSpec("super-resolution", "rgb", "rgb", scale=4),
     make_pair=super_resolution_pair,
     measure=Measure("PSNR/SSIM vs the photo, and the bicubic baseline's, from a clean (area) downscale "
                     "and from copies degraded like the training inputs (degraded_*)", _scores),
     model_names=("super-resolution",),
+    examples=Examples(("fresh-flower", "green-meadow", "one-stands-out", "wood"), make=low_resolution_example),
     app=AppTab("Super-resolution", "super_resolve", "Upscale",
                "Enlarge a small or blurry photo four times, restoring detail."),
 ))

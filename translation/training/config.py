@@ -121,13 +121,13 @@ class TrainConfig:
         from ..losses import GAN_MODES
         from ..networks import discriminator_names
         from ..networks.norms import NORMS
-        from ..tasks import get_task
+        from ..tasks import CUSTOM, get_task
 
         def check(ok: bool, message: str) -> None:
             if not ok:
                 raise TranslationError(message)
 
-        get_task(self.task or "custom")
+        get_task(self.task or CUSTOM)
         check(self.direction in ("AtoB", "BtoA"), f"--direction {self.direction!r}: use AtoB or BtoA")
         check(self.netD in discriminator_names(),
               f"--netD {self.netD!r}: choose one of {', '.join(discriminator_names())}")

@@ -29,7 +29,7 @@ from ..data.augment import sample_seed
 from ..data.datasets import EpochSampler
 from ..errors import TranslationError
 from ..networks.checkpoint import CHECKPOINT_KIND
-from ..tasks import get_task
+from ..tasks import CUSTOM, get_task
 from . import distributed
 from .checkpointing import list_checkpoints, load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import TrainConfig
@@ -220,7 +220,7 @@ def _reference_export_flags(config) -> str:
 
 def build_data(config: TrainConfig) -> TrainingData:
     """The family's data for the task (the layout found and checked before anything trains)."""
-    return get_family(config.model).build_data(config, get_task(config.task or "custom"))
+    return get_family(config.model).build_data(config, get_task(config.task or CUSTOM))
 
 
 # ------------------------------------------------------------------------------------ helpers
