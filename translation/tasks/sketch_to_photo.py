@@ -41,13 +41,17 @@ def _scores(model: ModelUnderTest, photo: np.ndarray, seed: int) -> dict[str, fl
 
     sketch = np.repeat(extract_sketch(photo)[..., None], 3, axis=2)
     output = model.translate(sketch)
-    return {"psnr": metrics.psnr(output, photo), "ssim": metrics.ssim(output, photo), "l1": metrics.l1(output, photo)}
+    # the baseline: the photo's own mean colour everywhere (an oracle guess no sketch can give)
+    flat = np.broadcast_to(photo.reshape(-1, 3).mean(0), photo.shape).astype(np.float32)
+    return {"psnr": metrics.psnr(output, photo), "ssim": metrics.ssim(output, photo), "l1": metrics.l1(output, photo),
+            "mean_colour_psnr": metrics.psnr(flat, photo), "mean_colour_ssim": metrics.ssim(flat, photo)}
 
 
 TASK = register_task(Task(
     spec=TaskSpec("sketch-to-photo", "gray", "rgb"),
     make_pair=sketch_pair,
-    measure=Measure("PSNR/SSIM/L1 vs the photo (input: the photo's extracted sketch)", _scores),
+    measure=Measure("PSNR/SSIM/L1 vs the photo (input: the photo's extracted sketch), and those of its "
+                    "flat mean colour (mean_colour_*)", _scores),
     sketch_from_photo=extract_sketch,
     model_names=("sketch-to-photo",),
     # Wood is almost colourless and gives an almost empty sketch: it only serves super-resolution
