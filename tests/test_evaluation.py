@@ -76,5 +76,5 @@ def test_eval_command_writes_json(photos, tmp_path, capsys):
     assert main(["eval", "--model", str(model), "--photos", str(photos), "--json", str(out)]) == 0
     written = json.loads(out.read_text())
     assert written["task"] == "sketch-to-photo" and written["images"] == 2
-    assert set(written["summary"]) == {"psnr", "ssim", "l1"}
+    assert set(written["summary"]) == {"psnr", "ssim", "l1", "mean_colour_psnr", "mean_colour_ssim"}
     assert "sketch-to-photo" in capsys.readouterr().out

@@ -58,6 +58,36 @@ def test_parity_for_each_network_family(tmp_path, name, norm):
     assert np.abs(onnx_run(path, x) - torch_run(net, x)).max() < 1e-4
 
 
+def test_resize_upsampling_u_net_matches_pytorch_and_its_reference_layout_file_needs_no_flags(tmp_path):
+    net, config = tiny("unet_32", upsample="resize")
+    path = export_generator(net, tmp_path / "model.onnx", task="style-transfer", config=config)
+    operators = {node.op_type for node in onnx.load(path).graph.node}
+    assert "Resize" in operators and "ConvTranspose" not in operators
+    assert json.loads(read_metadata(path)["generator"])["upsample"] == "resize"
+    checkpoint = tmp_path / "latest_net_G.pth"
+    torch.save(net.state_dict(), checkpoint)
+    from_file = export_generator(checkpoint, tmp_path / "from_file.onnx", task="style-transfer")
+    for shape in [(1, 3, 96, 64), (2, 3, 32, 160)]:
+        x = rand(*shape)
+        assert np.abs(onnx_run(path, x) - torch_run(net, x)).max() < 1e-4
+        assert np.abs(onnx_run(from_file, x) - torch_run(net, x)).max() < 1e-4
+
+
+def test_run_folders_and_weight_sets_are_chosen_from_files_only(tmp_path):
+    net, config = tiny("resnet_1blocks")
+    checkpoint = save_generator_checkpoint(tmp_path / "g.pt", net, config, info={"task": "custom"})
+    with pytest.raises(TranslationError, match="is a checkpoint file; choosing the 'best' checkpoint needs a run"):
+        export_generator(checkpoint, tmp_path / "m.onnx", checkpoint="best")
+    with pytest.raises(TranslationError, match="pick from a checkpoint file or run folder, not a module"):
+        export_generator(net, tmp_path / "m.onnx", config=config, weights="live")
+    (tmp_path / "run").mkdir()
+    with pytest.raises(TranslationError, match="run: no checkpoints in .*is this the --out folder of a training run"):
+        export_generator(tmp_path / "run", tmp_path / "m.onnx")
+    with pytest.raises(TranslationError, match="unknown weights 'best'; choose one of ema, live"):
+        export_generator(checkpoint, tmp_path / "m.onnx", weights="best")
+    assert not list(tmp_path.glob("*.onnx"))
+
+
 def test_dynamic_batch_height_and_width(tmp_path):
     net, config = tiny("resnet_1blocks")
     path = export_generator(net, tmp_path / "model.onnx", task="style-transfer", config=config)

@@ -64,7 +64,9 @@ def test_recipe_trains_resumes_and_ships_a_model_with_its_card(cache, tmp_path):
     assert main([*args, "--max-steps", "2", "--ship", "--exports", str(exports)]) == 0  # continues the run
     card = json.loads((exports / "super-resolution.json").read_text())
     assert card["task"] == "super-resolution" and card["training"]["steps"] == 2
-    assert card["network"]["residual"] is True and card["parameters"] > 1_000_000
+    assert card["network"]["residual"] is True and card["network"]["name"] == "shuffle4_12blocks"
+    assert card["parameters"] > 200_000
+    assert card["training"]["checkpoint"] == "step_000000002.pt"  # no epoch finished: no best.pt yet
     assert card["metrics"]["held_out_images"] == len(list((run / "dataset" / "val").iterdir()))
     assert {"psnr", "bicubic_psnr", "ssim", "bicubic_ssim", "degraded_psnr", "degraded_bicubic_psnr"} <= set(card["metrics"])
     meta = {p.key: p.value for p in onnx.load(exports / "super-resolution.onnx").metadata_props}

@@ -58,6 +58,8 @@ def export_generator(
     in_channels: int | None = None,
     out_channels: int | None = None,
     residual: bool | None = None,
+    weights: str | None = None,
+    checkpoint: str | None = None,
     norm_mode: str = "eval",
     fp16: bool = False,
     tile_size: int | None = None,
@@ -67,9 +69,11 @@ def export_generator(
 ) -> Path:
     """Export a generator (a checkpoint path or a module) to a self-contained ONNX file.
 
-    ``source``: our checkpoint, a reference ``latest_net_G*.pth`` state dict, or an ``nn.Module``
+    ``source``: our checkpoint, a training run's folder (``checkpoint``: its "latest" step checkpoint,
+    the default, or its "best"), a reference ``latest_net_G*.pth`` state dict, or an ``nn.Module``
     (then ``config`` describes it, or it is detected from the module's keys). ``which`` picks G_A / G_B
-    from a CycleGAN checkpoint; ``netG`` / ``ngf`` / ``norm`` / ``in_channels`` / ``out_channels``
+    from a CycleGAN checkpoint; ``weights`` the "ema" (default where there is one) or "live" weights of
+    a checkpoint trained with --ema; ``netG`` / ``ngf`` / ``norm`` / ``in_channels`` / ``out_channels``
     override what the keys say, and ``residual`` restores the output = input + network(input) wiring
     that a reference-layout file cannot record. ``task`` declares the task when the checkpoint does not say.
     ``norm_mode`` "eval" uses batch-norm running statistics; "instance" normalises each image with its
@@ -83,7 +87,7 @@ def export_generator(
     if norm_mode not in NORM_MODES:
         raise TranslationError(f"unknown norm mode {norm_mode!r}; choose one of {', '.join(NORM_MODES)}")
     overrides = _config_overrides(netG, ngf, norm, in_channels, out_channels, residual)
-    net, config, checkpoint_info, source_name = _load(source, which, config, overrides)
+    net, config, checkpoint_info, source_name = _load(source, which, config, overrides, weights, checkpoint)
     recorded = {**checkpoint_info, **dict(info or {})}
     spec = _resolve_task(task, recorded, config, source_name)
 
@@ -131,13 +135,23 @@ def _config_overrides(netG: str | None, ngf: int | None, norm: str | None, in_ch
 
 
 def _load(source: str | Path | nn.Module, which: str | None, config: GeneratorConfig | None,
-          overrides: dict[str, Any]) -> tuple[nn.Module, GeneratorConfig, dict[str, Any], str]:
+          overrides: dict[str, Any], weights: str | None, checkpoint: str | None
+          ) -> tuple[nn.Module, GeneratorConfig, dict[str, Any], str]:
     if isinstance(source, nn.Module):
+        if weights is not None or checkpoint is not None:
+            raise TranslationError("weights and checkpoint pick from a checkpoint file or run folder, not a module")
         if config is None:
             config = detect_generator_config(source.state_dict(), **overrides)
         return source, config, {}, type(source).__name__
     path = Path(source)
-    net, loaded_config, info = load_generator(path, which, **overrides)
+    if path.is_dir():
+        from .training.checkpointing import run_checkpoint
+
+        path = run_checkpoint(path, checkpoint or "latest")
+    elif checkpoint is not None:
+        raise TranslationError(f"{path}: is a checkpoint file; choosing the {checkpoint!r} checkpoint needs a run "
+                               "folder (RUN_DIR)")
+    net, loaded_config, info = load_generator(path, which, weights=weights, **overrides)
     return net, config or loaded_config, info, path.name
 
 

@@ -53,14 +53,15 @@ _PIX2PIX = dict(netG="unet_256", ngf=32, ndf=32, crop_size=256, batch_size=4, re
                 save_every=240, sample_every=240, keep=2, log_every=12, val_max=8)
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
-    Recipe("super-resolution", "x4 super-resolution: bicubic upscale refined by a residual U-Net (5 levels, "
-           "no norm, as in EDSR) trained on photo crops at random scales, turns and flips, area-downscaled with "
-           "occasional blur, noise and JPEG; L1 with a faint PatchGAN term (lambda_L1 100000): a stronger one "
-           "trades PSNR for texture",
-           "pix2pix", {**_PIX2PIX, "task": "super-resolution", "netG": "unet_32", "crop_size": 128,
-                       "preprocess": "random_scale", "load_size": 512, "rotate": True, "norm": "none",
-                       "dropout": False, "residual": True, "lr": 5e-4, "beta1": 0.9,
-                       "epochs": 120, "epochs_decay": 120, "save_every": 480, "sample_every": 960},
+    Recipe("super-resolution", "x4 super-resolution: a pixel-shuffle network (12 blocks of 48 features at a "
+           "quarter of the resolution, no norm, as in ESPCN / EDSR) refines the bicubic upscale; trained on photo "
+           "crops at random scales, turns and flips, area-downscaled with occasional blur, noise and JPEG; L1 with "
+           "a faint PatchGAN term (lambda_L1 100000): a stronger one trades PSNR for texture",
+           "pix2pix", {**_PIX2PIX, "task": "super-resolution", "netG": "shuffle4_12blocks", "ngf": 48, "ndf": 16,
+                       "crop_size": 128, "batch_size": 16, "repeats": 8, "preprocess": "random_scale",
+                       "load_size": 512, "rotate": True, "norm": "none", "dropout": False, "residual": True,
+                       "lr": 5e-4, "beta1": 0.9, "epochs": 60, "epochs_decay": 60, "save_every": 350,
+                       "sample_every": 700, "log_every": 35},
            (Shipped("super-resolution", "G", "super-resolution", "Super-resolution x4"),),
            family_options={"lambda_l1": 100000.0}),
     Recipe("colorization", "L -> ab colorization (Lab colour space), pix2pix U-Net with batch norm",
@@ -149,12 +150,11 @@ def ship(recipe: Recipe, run_dir: Path, exports_dir: Path, *, cache: str | Path 
     from .export import export_generator
     from .networks import count_parameters
     from .networks.checkpoint import load_generator
-    from .training.checkpointing import list_checkpoints
+    from .training.checkpointing import best_checkpoint_path, run_checkpoint
 
-    found = list_checkpoints(run_dir)
-    if not found:
-        raise TranslationError(f"{run_dir}: no checkpoint to ship; train first: translation train --recipe {recipe.name}")
-    checkpoint = found[-1][1]
+    # the epoch with the best validation score; the newest checkpoint of a run stopped within its first epoch
+    best = best_checkpoint_path(run_dir)
+    checkpoint = best if best.is_file() else run_checkpoint(run_dir, "latest")
     generators, paths = {}, {}
     for item in recipe.ships:  # each generator read once, for its export and its card
         net, config, info = generators[item.stem] = load_generator(checkpoint, which=item.generator)
@@ -177,13 +177,14 @@ def ship(recipe: Recipe, run_dir: Path, exports_dir: Path, *, cache: str | Path 
             "onnx_bytes": paths[item.stem].stat().st_size,
             "data": {"packages": list(collections.PACKAGES), "images": _count(run_dir / "dataset", recipe),
                      "curation": "translation/collections/*.txt"},
-            "training": {"steps": info.get("steps"), "epochs": info.get("epochs"),
+            "training": {"checkpoint": checkpoint.name, "steps": info.get("steps"), "epochs": info.get("epochs"),
                          "wall_time_s": info.get("wall_time_s"), "crop_size": info.get("crop_size"),
                          "batch_size": recipe.options.get("batch_size", 1), "hardware": hardware(),
                          "command": f"translation train --recipe {recipe.name} --ship"},
             "metrics": {"held_out_images": result.images,
                         **{k: round(v, 4) for k, v in result.summary.items()}, "command": eval_command},
-            "licence": "weights: MIT (this project); training images: GPL-2+ (Debian packages)",
+            "licence": "weights: MIT (this project); training images: their Debian packages' licences (GPL-2+, "
+                       "CC-BY(-SA), CC0, BSD, LGPL; see translation/collections/*.txt)",
         }
         atomic_write_text(exports_dir / f"{item.stem}.json", json.dumps(card, indent=2) + "\n")
         log.info("shipped %s: %s", paths[item.stem], card["metrics"])

@@ -76,7 +76,44 @@ def test_cyclegan_command(tmp_path):
     assert config["family_options"] == {"lambda_cycle": 10.0, "lambda_identity": 0.0, "pool_size": 50}
     assert (run / "latest_net_G_A.pth").is_file() and (run / "latest_net_G_B.pth").is_file()
     records = [json.loads(line) for line in (run / "losses.jsonl").read_text().splitlines()]
-    assert records[-1]["step"] == 6 and "idt_A" not in records[-1]
+    # no testA/testB: one of the 3 A and one of the 2 B images held out for the cycle validation
+    assert records[-1]["step"] == 4 and "idt_A" not in records[-1]
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [(m["epoch"], m["images_A"], m["images_B"]) for m in metrics] == [(0, 1, 1), (1, 1, 1), (2, 1, 1)]
+    assert (run / "checkpoints" / "best.pt").is_file()
+
+
+def test_small_data_options_are_recorded_and_fixed_for_the_run(tmp_path, capsys):
+    data, run = photos(tmp_path / "photos"), tmp_path / "run"
+    options = ["--diffaugment", "color,translation,cutout", "--ema", "0.99", "--spectral-norm", "--upsample", "resize"]
+    assert main(["train", "pix2pix", "--task", "sketch-to-photo", "--data", str(data), "--out", str(run),
+                 "--max-steps", "2", "--val-fraction", "0.34", *options, *TINY]) == 0
+    saved = json.loads((run / "config.json").read_text())
+    assert (saved["diffaugment"], saved["ema"], saved["spectral_norm"], saved["upsample"]) == (
+        "color,translation,cutout", 0.99, True, "resize")
+    assert "latest_net_G.pth (the averages of --ema 0.99; the checkpoints hold both)" in capsys.readouterr().out
+    assert main(["train", "pix2pix", "--out", str(run), "--resume", "--max-steps", "3"]) == 0
+    _, config, info = load_generator(run / "checkpoints" / "step_000000003.pt")
+    assert (config.upsample, info["weights"]) == ("resize", "ema")
+    for changed in (["--ema", "0.9"], ["--diffaugment", "translation"], ["--upsample", "transpose"]):
+        assert main(["train", "pix2pix", "--out", str(run), "--resume", *changed]) == 1
+        assert f"--{changed[0][2:]} {changed[1]} differs from the run being resumed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options,message", [
+    (["--ema", "1.5"], "--ema 1.5: the decay must lie between 0 and 1, e.g. 0.999"),
+    (["--upsample", "resize", "--netG", "resnet_1blocks"], "--upsample resize: --netG resnet_1blocks has one way of "
+                                                            "up-sampling; the U-Nets (unet_N) offer resize"),
+    (["--diffaugment", "color,blur"], "DiffAugment policy 'color,blur': unknown part 'blur'"),
+    (["--diffaugment", "color", "--task", "colorization"], "--diffaugment color: the color part would shift the hue"),
+])
+def test_small_data_option_errors_are_one_line(options, message, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "pix2pix", "--data", str(photos(tmp_path / "photos")), "--out", str(run), *TINY,
+                 *options]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert not run.exists()
 
 
 def test_layout_problems_are_one_error(tmp_path, capsys):
@@ -120,5 +157,11 @@ def test_help_draws_the_layouts_outputs_and_the_family_options(model, weights, o
     assert "generator: resnet_9blocks, resnet_6blocks, resnet_Nblocks, unet_256, unet_128, unet_N, shuffle4_Nblocks" in flat
     assert "Adam learning rate (default: 0.0002)" in flat
     assert all(option in flat for option in own)
+    for when in ("--diffaugment POLICY DiffAugment", "for small datasets (hundreds of images or fewer)",
+                 "--ema DECAY keep an exponential moving average", "steadier outputs than the last step's",
+                 "--spectral-norm spectral normalisation", "--upsample {transpose,resize}",
+                 "resize when outputs show checkerboard artifacts", "RUN_DIR/checkpoints/best.pt",
+                 "(with --ema: the averaged weights"):
+        assert when in flat, when
     other = {"pix2pix": "--pool-size", "cyclegan": "--lambda-l1"}[model]
     assert other not in flat  # the other family's options are not offered

@@ -104,7 +104,7 @@ def test_empty_folders(tmp_path):
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "list.csv").write_text("a,b")
     message = problem(lambda: find_paired(tmp_path / "photos", photos=True))
-    assert "no images (it holds no image files" in message and "--task colorization" in message
+    assert "no images (it holds no image files" in message and "pix2pix --task NAME" in message
 
 
 def test_no_matching_pairs(tmp_path):

@@ -1,4 +1,5 @@
-"""Resize-convolution: a drop-in for the U-Net's transposed convolution, without its checkerboard."""
+"""Resize-convolution: a drop-in for the U-Net's transposed convolution, without its checkerboard, and the
+U-Net built with it (``upsample="resize"``)."""
 from __future__ import annotations
 
 import io
@@ -10,7 +11,8 @@ import torch
 from torch import nn
 
 from translation.errors import TranslationError
-from translation.networks import init_weights
+from translation.networks import GeneratorConfig, create_generator, init_weights
+from translation.networks.checkpoint import detect_generator_config, load_generator
 from translation.networks.resize_conv import ResizeConv2d
 
 
@@ -81,3 +83,28 @@ def test_onnx_export_matches_pytorch_at_any_size(mode):
         expected = net(x).numpy()
     assert got.shape == expected.shape == (2, 2, 10, 18)
     assert np.abs(got - expected).max() < 1e-5
+
+
+def test_unet_with_resize_upsampling_has_no_transposed_convolution_and_is_detected_by_its_keys(tmp_path):
+    torch.manual_seed(0)
+    net = create_generator("unet_32", ngf=4, upsample="resize").eval()
+    assert sum(isinstance(m, ResizeConv2d) for m in net.modules()) == 5  # one per level
+    assert not any(isinstance(m, nn.ConvTranspose2d) for m in net.modules())
+    x = torch.rand(2, 3, 64, 32) * 2 - 1
+    assert net(x).shape == x.shape
+    state = net.state_dict()
+    assert "model.model.3.conv.weight" in state and "model.model.3.weight" not in state
+    assert detect_generator_config(state) == GeneratorConfig.named("unet_32", ngf=4, upsample="resize")
+    torch.save(state, tmp_path / "latest_net_G.pth")
+    loaded, _, _ = load_generator(tmp_path / "latest_net_G.pth")  # strict
+    with torch.no_grad():
+        assert torch.equal(loaded(x), net(x))
+    assert detect_generator_config(create_generator("unet_32", ngf=4).state_dict()).upsample == "transpose"
+
+
+def test_only_generators_that_offer_it_take_the_upsampling_choice():
+    with pytest.raises(TranslationError, match="generator 'resnet_9blocks' has one way of up-sampling"):
+        GeneratorConfig.named("resnet_9blocks", upsample="resize")
+    with pytest.raises(TranslationError, match="unknown up-sampling 'shuffle'; choose one of transpose, resize"):
+        GeneratorConfig.named("unet_32", upsample="shuffle")
+    assert GeneratorConfig.named("resnet_9blocks").upsample == "transpose"

@@ -7,7 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from translation.networks import PatchDiscriminator, PixelDiscriminator, init_weights
+from torch.nn.utils import parametrize
+
+from translation.networks import (DiscriminatorConfig, PatchDiscriminator, PixelDiscriminator, build_discriminator,
+                                  discriminator_names, init_weights)
 from translation.networks.spectral import apply_spectral_norm
 
 
@@ -77,3 +80,20 @@ def test_discriminators_still_train(make, channels, norm_layers):
     assert torch.isfinite(net(x)).all() and net(x).shape == score.shape
     norms = [m for m in net.modules() if isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d))]
     assert len(norms) == norm_layers  # norm layers are left in place
+
+
+@pytest.mark.parametrize("name", discriminator_names())
+def test_every_registered_discriminator_is_built_with_it_from_its_config(name):
+    config = DiscriminatorConfig(name, in_channels=6, ndf=8, n_layers=2, norm="none", spectral_norm=True)
+    torch.manual_seed(0)
+    net = build_discriminator(config).train()
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert convs and all(parametrize.is_parametrized(conv, "weight") for conv in convs)
+    net(pairs())
+    assert all(abs(s - 1) < 0.05 for s in largest_singular_values(net))
+    # what a checkpoint holds rebuilds the same discriminator (weights and power-iteration vectors)
+    again = build_discriminator(DiscriminatorConfig(**config.to_dict()), initialise=False)
+    again.load_state_dict(net.state_dict(), strict=True)
+    with torch.no_grad():
+        assert torch.equal(again.train()(pairs(5)), net(pairs(5)))
+    assert not any(parametrize.is_parametrized(m) for m in build_discriminator(DiscriminatorConfig(name)).modules())

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import pytest
 import torch
+from torch import nn
 
 from translation.cli import main
 from translation.errors import TranslationError
@@ -60,8 +61,8 @@ class L1Only(Family):
         return {"L1": loss.detach()}
 
     @torch.no_grad()
-    def visuals(self, batch: dict[str, torch.Tensor]) -> list[list[torch.Tensor]]:
-        fake_b = self.run_eval(self.networks["G"], batch["A"])
+    def visuals(self, batch: dict[str, torch.Tensor], generators: Mapping[str, nn.Module]) -> list[list[torch.Tensor]]:
+        fake_b = self.run_eval(generators["G"], batch["A"])
         columns = [self.display(batch["A"], "rgb"), self.display(fake_b, "rgb"), self.display(batch["B"], "rgb")]
         return [list(row) for row in zip(*columns)]
 
@@ -103,6 +104,21 @@ def test_a_family_registered_in_a_test_trains_through_the_command_line(l1_only, 
     assert read_checkpoint(run / "checkpoints" / "step_000000003.pt")["config"]["family_options"] == {"weight": 2.5}
     assert main(["train", l1_only, "--out", str(run), "--resume", "--weight", "1"]) == 1
     assert "--weight 1.0 differs from the run being resumed" in capsys.readouterr().err
+
+    # options a family has to apply itself are refused by one that does not; --ema is the loop's and works
+    for option, message in ((["--diffaugment", "translation"], "--diffaugment: l1-only does not apply DiffAugment"),
+                            (["--spectral-norm"], "--spectral-norm: l1-only builds no discriminator")):
+        other = tmp_path / option[0]
+        assert main(["train", l1_only, "--data", str(aligned_data), "--max-steps", "1", *option,
+                     *common[2:], "--out", str(other)]) == 1
+        assert message in capsys.readouterr().err and not other.exists()
+    averaged = tmp_path / "ema"
+    assert main(["train", l1_only, "--data", str(aligned_data), "--max-steps", "2", "--ema", "0.5", *common[2:],
+                 "--out", str(averaged)]) == 0
+    checkpoint = read_checkpoint(averaged / "checkpoints" / "step_000000002.pt")
+    final = torch.load(averaged / "latest_net_G.pth", weights_only=True)
+    assert checkpoint["ema"]["G"]["updates"] == 2
+    assert all(torch.equal(final[k], v) for k, v in checkpoint["ema"]["G"]["weights"].items())
 
 
 def test_unknown_families_are_named_with_the_registered_ones():

@@ -1,4 +1,5 @@
-"""--resume continues exactly: the same final weights as a run that was never interrupted."""
+"""--resume continues exactly: the same final weights as a run that was never interrupted (with the
+small-data options too: DiffAugment draws, weight averages, spectral-norm vectors, the best checkpoint)."""
 from __future__ import annotations
 
 import json
@@ -11,11 +12,13 @@ import torch
 
 from translation.errors import TranslationError
 from translation.training import train
-from translation.training.checkpointing import checkpoint_path, list_checkpoints
+from translation.training.checkpointing import best_checkpoint_path, checkpoint_path, list_checkpoints
 
 from training_fixtures import aligned_data, one_torch_thread, tiny, unpaired_data  # noqa: F401 - fixtures
 
 STEPS = 30  # 16 (pix2pix) or 9 (cyclegan) steps per epoch: the run crosses epochs and the lr decay
+SMALL_DATA = {"pix2pix": dict(diffaugment="color,translation,cutout", ema=0.9, spectral_norm=True, upsample="resize"),
+              "cyclegan": dict(diffaugment="translation,cutout,color", ema=0.9, spectral_norm=True)}
 
 
 def weights(run: Path, names: list[str]) -> dict[str, dict[str, torch.Tensor]]:
@@ -41,11 +44,13 @@ def interrupted_copy(run: Path, target: Path, last_step: int) -> Path:
     return target
 
 
+@pytest.mark.parametrize("small_data", [False, True], ids=["plain", "small-data options"])
 @pytest.mark.parametrize("model,data", [("pix2pix", "aligned_data"), ("cyclegan", "unpaired_data")])
-def test_resumed_run_is_bit_identical(model, data, tiny, tmp_path, request):
+def test_resumed_run_is_bit_identical(model, data, small_data, tiny, tmp_path, request):
     data = request.getfixturevalue(data)
     names = ["G"] if model == "pix2pix" else ["G_A", "G_B"]
-    settings = dict(epochs=3, epochs_decay=2, save_every=7, keep=0, max_steps=STEPS)
+    settings = dict(epochs=3, epochs_decay=2, save_every=7, keep=0, max_steps=STEPS,
+                    **(SMALL_DATA[model] if small_data else {}))
     if model == "cyclegan":
         settings["pool_size"] = 4  # a family option, saved and restored with the image pools
     straight = train(tiny(model, data, tmp_path / "straight", **settings))
@@ -70,6 +75,21 @@ def test_resumed_run_is_bit_identical(model, data, tiny, tmp_path, request):
     assert_identical({n: s["state"][0] for n, s in a["optimizers"].items()},
                      {n: s["state"][0] for n, s in b["optimizers"].items()})
     assert (a["epoch"], a["data_order"]["batches_done"]) == (b["epoch"], b["data_order"]["batches_done"])
+    assert a["best"] == b["best"] and a["best"]["step"] in (9, 16, 18, 27)  # after an epoch
+    best_a, best_b = (torch.load(best_checkpoint_path(run), weights_only=True) for run in (straight, stopped))
+    assert_identical(best_a["networks"], best_b["networks"])
+    assert best_a["info"]["best"] == a["best"]
+    if small_data:
+        assert_identical({n: e["weights"] for n, e in a["ema"].items()}, {n: e["weights"] for n, e in b["ema"].items()})
+        assert_identical({n: e["weights"] for n, e in best_a["ema"].items()},
+                         {n: e["weights"] for n, e in best_b["ema"].items()})
+        assert torch.equal(a["ranks"][0]["diffaugment"]["generator"], b["ranks"][0]["diffaugment"]["generator"])
+        discriminator = "D" if model == "pix2pix" else "D_A"
+        assert any(key.endswith("parametrizations.weight.0._u") for key in a["networks"][discriminator])
+        # latest_net_*.pth hold the averages, which differ from the trained weights
+        assert_identical(weights(straight, names), {n: e["weights"] for n, e in a["ema"].items()})
+        live, averaged = a["networks"][names[0]], a["ema"][names[0]]["weights"]
+        assert not all(torch.equal(live[key], averaged[key]) for key in live)
 
 
 def test_interrupted_checkpoint_writes_are_ignored(aligned_data, tiny, tmp_path, caplog):

@@ -37,10 +37,29 @@ def test_paper_defaults():
     (dict(netG="unet_100"), "power of two"),
     (dict(netG="vgg_16"), "unknown generator 'vgg_16'; choose one of .*unet_256"),
     (dict(task="deblurring"), "deblurring"),
+    (dict(ema=1.0), "--ema 1.0: the decay must lie between 0 and 1"),
+    (dict(ema=0.0), "--ema 0.0: the decay must lie between 0 and 1"),
+    (dict(upsample="bilinear"), "--upsample 'bilinear': choose one of transpose, resize"),
+    (dict(upsample="resize", netG="resnet_9blocks"), "--netG resnet_9blocks has one way of up-sampling"),
+    (dict(diffaugment="translation,translation"), "translation is listed more than once"),
+    (dict(diffaugment="color", task="colorization"), "the color part would shift the hue of colorization's lab_ab"),
 ])
 def test_option_checks(changes, message):
     with pytest.raises(TranslationError, match=message.replace("(", r"\(").replace(")", r"\)")):
         TrainConfig(model="pix2pix", **changes).validate()
+
+
+def test_small_data_options_are_off_by_default_and_spectral_norm_drops_the_discriminator_norm():
+    config = TrainConfig(model="cyclegan", ndf=8)
+    assert (config.diffaugment, config.ema, config.spectral_norm, config.upsample) == ("", None, False, "transpose")
+    assert (config.discriminator(3).norm, config.discriminator(3).spectral_norm) == ("instance", False)
+    normalised = TrainConfig(model="cyclegan", ndf=8, n_layers_D=2, netD="n_layers",
+                             spectral_norm=True).discriminator(3)
+    assert (normalised.name, normalised.n_layers, normalised.ndf, normalised.norm, normalised.spectral_norm) == (
+        "n_layers", 2, 8, "none", True)
+    resize = TrainConfig(model="pix2pix", netG="unet_32", upsample="resize")
+    resize.validate()
+    assert resize.generator().upsample == "resize"
 
 
 def test_resume_may_change_the_length_but_not_the_model(tmp_path):

@@ -5,10 +5,12 @@ import argparse
 
 EPILOG = """\
 examples:
-  translation export runs/colorization/latest.pt -o exports/colorization.onnx
+  translation export runs/colorization -o exports/colorization.onnx          # the run's newest checkpoint
+  translation export runs/colorization --checkpoint best -o exports/colorization.onnx
+  translation export runs/colorization --weights live -o live.onnx            # a run trained with --ema
   translation export latest_net_G.pth --task style-transfer -o exports/facades.onnx
   translation export latest_net_G_A.pth --task style-transfer -o exports/horse2zebra.onnx
-  translation export runs/horse2zebra/latest.pt --generator G_B -o exports/zebra2horse.onnx
+  translation export runs/horse2zebra --generator G_B -o exports/zebra2horse.onnx
   translation export latest_net_G.pth --norm-mode instance -o facades_instance.onnx
 
 The architecture is read off the checkpoint's keys; --netG/--ngf/--norm/--in-channels/--out-channels
@@ -23,7 +25,11 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
     parser = subparsers.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".",
                                    epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", metavar="CHECKPOINT",
-                        help="our checkpoint (.pt) or a reference state dict (latest_net_G.pth, latest_net_G_A.pth)")
+                        help="our checkpoint (.pt), a training run's folder (RUN_DIR: its newest checkpoint, or "
+                             "see --checkpoint) or a reference state dict (latest_net_G.pth, latest_net_G_A.pth)")
+    parser.add_argument("--checkpoint", dest="run_checkpoint", choices=("latest", "best"), default=None,
+                        help="which checkpoint of a run folder: latest (default) or best (checkpoints/best.pt: the "
+                             "step with the best validation score)")
     parser.add_argument("-o", "--output", metavar="MODEL.onnx", required=True, help="ONNX file to write")
     parser.add_argument("--task", choices=task_names(), default=None,
                         help="the model's task when the checkpoint does not record one "
@@ -32,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
     parser.add_argument("--generator", choices=("G", "G_A", "G_B"), default=None,
                         help="which generator of one of our CycleGAN checkpoints (default: G, else G_A); "
                              "reference files hold one each (latest_net_G_A.pth, latest_net_G_B.pth)")
+    parser.add_argument("--weights", choices=("ema", "live"), default=None,
+                        help="of a run trained with --ema: ema (the averaged weights, the default there) or live "
+                             "(the weights the optimizer trained)")
     arch = parser.add_argument_group("architecture overrides (default: detected from the checkpoint)")
     arch.add_argument("--netG", default=None,
                       help="unet_256, unet_128 (any unet_N), resnet_9blocks, resnet_6blocks (any resnet_Nblocks)")
@@ -61,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     path = export_generator(
         args.checkpoint, args.output, task=args.task, which=args.generator, netG=args.netG, ngf=args.ngf,
         norm=args.norm, in_channels=args.in_channels, out_channels=args.out_channels, residual=args.residual,
+        weights=args.weights, checkpoint=args.run_checkpoint,
         norm_mode=args.norm_mode, fp16=args.fp16, tile_size=args.tile_size, opset=args.opset)
     info = read_model_info(path)
     meta = info.metadata

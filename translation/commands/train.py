@@ -30,9 +30,13 @@ def outputs(model: str, weights: str) -> str:
 outputs (RUN_DIR = --out, default runs/{model}-<name of DATA>):
   RUN_DIR/config.json              the full training configuration
   RUN_DIR/checkpoints/step_*.pt    training checkpoints (the newest --keep): for --resume and `translation export`
+  RUN_DIR/checkpoints/best.pt      the generators of the epoch with the best validation score (PSNR; CycleGAN:
+                                   cycle PSNR), never rotated: `translation export RUN_DIR --checkpoint best`
 {weights}
+                                   (with --ema: the averaged weights, as validation and the samples use)
   RUN_DIR/losses.jsonl             losses every --log-every iterations
-  RUN_DIR/metrics.jsonl            validation L1 / PSNR / SSIM before training and after each epoch (paired data)
+  RUN_DIR/metrics.jsonl            validation before training and after each epoch: L1 / PSNR / SSIM (paired
+                                   data), cycle PSNR A -> B -> A and B -> A -> B (CycleGAN)
   RUN_DIR/samples/step_*.png       input | output | target grids every --sample-every iterations
 
 multi-GPU / multi-node: launch the same command with torchrun, e.g.
@@ -82,6 +86,7 @@ def _add_options(p: argparse.ArgumentParser, family: type[Family]) -> None:
     """The options every family shares (TrainConfig), with this family's defaults."""
     from ..losses import GAN_MODES
     from ..networks import discriminator_names, generator_names
+    from ..networks.config import UPSAMPLE_MODES
     from ..networks.norms import NORMS
     from ..tasks import get_task, task_names
 
@@ -99,7 +104,8 @@ def _add_options(p: argparse.ArgumentParser, family: type[Family]) -> None:
                       help=f"what the model is for: {', '.join(task_names())} (default: custom); on paired data "
                            f"{', '.join(pair_makers)} make their pairs from the plain photos in DATA")
     data.add_argument("--val-fraction", type=float, help="share of the training files held out for "
-                      "validation when DATA has no val/ folder (paired data)" + default("val_fraction"))
+                      "validation when DATA has no val/ folder (unpaired: of each domain without a test folder)"
+                      + default("val_fraction"))
     data.add_argument("--val-max", type=int, help="validate on at most this many images" + default("val_max"))
     data.add_argument("--preprocess", metavar="MODE", help="resize_and_crop | crop | scale_width | random_scale | none"
                       + default("preprocess") + "; none = full size, padded to the generator's size multiple")
@@ -126,10 +132,24 @@ def _add_options(p: argparse.ArgumentParser, family: type[Family]) -> None:
     nets.add_argument("--residual", action="store_true",
                       help="the generator learns a correction added to its input (same channels in and out; "
                            "e.g. super-resolution); adds no weights, keeps the reference key layout")
+    nets.add_argument("--upsample", choices=UPSAMPLE_MODES,
+                      help="U-Net up-sampling: transpose (the reference's transposed convolutions) or resize "
+                           "(nearest x2, then a 3x3 convolution): resize when outputs show checkerboard "
+                           "artifacts; its weights have a key layout of their own" + default("upsample"))
+    nets.add_argument("--spectral-norm", action="store_true",
+                      help="spectral normalisation of every discriminator weight (Miyato et al. 2018), with no "
+                           "norm layers in the discriminators: a steadier discriminator, for small datasets or a "
+                           "discriminator that overpowers the generator")
 
     objective = p.add_argument_group("objective")
     objective.add_argument("--gan-mode", choices=GAN_MODES, help="adversarial loss" + default("gan_mode"))
     objective.add_argument("--lambda-gp", type=float, help="gradient penalty weight (wgangp)" + default("lambda_gp"))
+    objective.add_argument("--diffaugment", metavar="POLICY",
+                           help="DiffAugment (Zhao et al. 2020): random, differentiable transforms of the real and "
+                                "the generated images alike wherever a discriminator sees them, a comma-separated "
+                                "subset of color,translation,cutout (e.g. all three); for small datasets (hundreds "
+                                "of images or fewer), where the discriminator memorises the training set (default: "
+                                "off; colorization: leave out color)")
 
     optim = p.add_argument_group("optimisation")
     optim.add_argument("--epochs", type=int, help="epochs at the initial learning rate" + default("epochs"))
@@ -138,6 +158,11 @@ def _add_options(p: argparse.ArgumentParser, family: type[Family]) -> None:
     optim.add_argument("--lr", type=float, help="Adam learning rate" + default("lr"))
     optim.add_argument("--beta1", type=float, help="Adam beta1" + default("beta1"))
     optim.add_argument("--max-steps", type=int, help="stop after this many iterations (smoke runs)")
+    optim.add_argument("--ema", type=float, metavar="DECAY",
+                       help="keep an exponential moving average of the generator weights (e.g. 0.999, with a "
+                            "warm-up), used for validation, samples, checkpoints/best.pt, latest_net_*.pth and "
+                            "`translation export` (--weights live gives the trained ones): steadier outputs than "
+                            "the last step's, at no cost to training (default: off)")
 
     run = p.add_argument_group("run")
     run.add_argument("--seed", type=int, help="seed for weights, data order and augmentation" + default("seed"))
@@ -202,7 +227,8 @@ def run(args: argparse.Namespace) -> int:
     if int(os.environ.get("RANK", "0")) == 0:
         names = [f"latest_net_{name}.pth" for name in get_family(config.model).generators]
         print(f"trained {config.model}: run folder {run_dir}")
-        print(f"  generator weights: {', '.join(str(run_dir / n) for n in names)}")
+        averaged = f" (the averages of --ema {config.ema:g}; the checkpoints hold both)" if config.ema else ""
+        print(f"  generator weights: {', '.join(str(run_dir / n) for n in names)}{averaged}")
         print(f"  continue with: translation train {config.model} --out {run_dir} --resume")
     return 0
 

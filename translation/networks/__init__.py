@@ -16,6 +16,7 @@ from .init import init_weights
 from .registry import (discriminator_builder, discriminator_names, generator_entry, generator_names,
                        register_discriminator, register_generator)
 from .resnet import ResnetGenerator
+from .spectral import apply_spectral_norm
 from .unet import UnetGenerator
 from .pixel_shuffle import PixelShuffleGenerator  # noqa: I001 - after the reference networks in --netG's list
 
@@ -33,7 +34,9 @@ def create_generator(name: str, *, initialise: bool = True, **options: Any) -> n
 
 def build_discriminator(config: DiscriminatorConfig, *, initialise: bool = True) -> nn.Module:
     net = discriminator_builder(config.name)(config)
-    return init_weights(net) if initialise else net
+    if initialise:
+        init_weights(net)
+    return apply_spectral_norm(net) if config.spectral_norm else net
 
 
 def create_discriminator(name: str, *, initialise: bool = True, **options: Any) -> nn.Module:

@@ -18,6 +18,7 @@ from ..errors import TranslationError, first_line
 from .config import GeneratorConfig
 
 CHECKPOINT_KIND = "translation.checkpoint"
+WEIGHTS = ("ema", "live")  # the two weight sets of a checkpoint trained with --ema
 _RUNNING_STATS = ("running_mean", "running_var", "num_batches_tracked")
 
 
@@ -95,13 +96,16 @@ def detect_generator_config(state_dict: dict[str, torch.Tensor], **overrides: An
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if "model.model.0.weight" in sd:
         first = sd["model.model.0.weight"]
-        last = sd.get("model.model.3.weight")
+        # the outermost up-convolution: transposed (in x out x 4 x 4) or a resize-convolution (out x in x 3 x 3)
+        resize = "model.model.3.conv.weight" in sd
+        last = sd.get("model.model.3.conv.weight" if resize else "model.model.3.weight")
         if last is None:
             raise TranslationError("U-Net state dict lacks its outermost up-convolution (model.model.3.weight)")
         depth = max(key.split(".").count("model") - 1 for key in sd)
         inner_convs = [k for k in sd if k.endswith(".model.1.weight") and sd[k].ndim == 4]
-        detected = dict(name=f"unet_{2 ** depth}", in_channels=first.shape[1], out_channels=last.shape[1],
-                        ngf=first.shape[0], norm=_norm_from_keys(sd, inner_convs))
+        detected = dict(name=f"unet_{2 ** depth}", in_channels=first.shape[1],
+                        out_channels=last.shape[0 if resize else 1], ngf=first.shape[0],
+                        norm=_norm_from_keys(sd, inner_convs), upsample="resize" if resize else "transpose")
         detected["dropout"] = detected["norm"] == "batch"
     elif "model.1.weight" in sd and sd["model.1.weight"].ndim == 4 and sd["model.1.weight"].shape[-1] == 7:
         first = sd["model.1.weight"]
@@ -132,15 +136,26 @@ def generator_entries(checkpoint: Any) -> dict[str, tuple[dict[str, torch.Tensor
     return {}
 
 
-def load_generator(path: str | Path, which: str | None = None,
+def averaged_weights(checkpoint: Any) -> dict[str, dict[str, torch.Tensor]]:
+    """The EMA weights of a training checkpoint's generators (``--ema``): name -> state dict; {} when none."""
+    if isinstance(checkpoint, dict) and checkpoint.get("kind") == CHECKPOINT_KIND:
+        return {name: average["weights"] for name, average in checkpoint.get("ema", {}).items()}
+    return {}
+
+
+def load_generator(path: str | Path, which: str | None = None, *, weights: str | None = None,
                    **overrides: Any) -> tuple[nn.Module, GeneratorConfig, dict[str, Any]]:
     """Build the generator stored in ``path`` (our checkpoint or a reference ``*_net_G*.pth``).
 
-    ``which`` picks a generator from a CycleGAN checkpoint ("G_A" or "G_B"). Returns the network in
-    eval mode, its config and the checkpoint's extra information (task, training summary).
+    ``which`` picks a generator from a CycleGAN checkpoint ("G_A" or "G_B"). ``weights`` picks from a
+    checkpoint of a run with ``--ema``: "ema" (the average, the default there) or "live" (the weights the
+    optimizer trained); its info then says which (``info["weights"]``). Returns the network in eval mode,
+    its config and the checkpoint's extra information (task, training summary).
     """
     from . import build_generator
 
+    if weights not in (None, *WEIGHTS):
+        raise TranslationError(f"unknown weights {weights!r}; choose one of {', '.join(WEIGHTS)}")
     path = Path(path)
     checkpoint = read_checkpoint(path)
     entries = generator_entries(checkpoint)
@@ -151,6 +166,11 @@ def load_generator(path: str | Path, which: str | None = None,
     if which not in entries:
         raise TranslationError(f"{path}: no generator {which!r}; it holds {', '.join(entries)}")
     state_dict, saved = entries[which]
+    averaged = averaged_weights(checkpoint)
+    if weights == "ema" and which not in averaged:
+        raise TranslationError(f"{path}: holds no EMA weights (the run was trained without --ema); use the live ones")
+    if averaged and weights != "live":
+        state_dict = averaged[which]
     if saved is not None:
         config = GeneratorConfig.from_dict({**saved, **{k: v for k, v in overrides.items() if v is not None}})
     else:
@@ -163,6 +183,8 @@ def load_generator(path: str | Path, which: str | None = None,
     net.eval()
     info = dict(checkpoint.get("info", {})) if isinstance(checkpoint, dict) and checkpoint.get("kind") == CHECKPOINT_KIND else {}
     info.setdefault("generator", which)
+    if averaged:
+        info["weights"] = "live" if weights == "live" else "ema"
     return net, config, info
 
 

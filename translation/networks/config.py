@@ -5,7 +5,13 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import TranslationError
 from .registry import discriminator_builder, generator_entry
+
+# How a generator doubles its resolution on the way up: "transpose" (stride-2 transposed convolutions, the
+# reference layout) or "resize" (nearest x2, then a 3x3 convolution: no checkerboard, resize_conv.py).
+# A generator offers the choice by registering an ``upsample`` default (the U-Nets do).
+UPSAMPLE_MODES = ("transpose", "resize")
 
 
 @dataclass(frozen=True)
@@ -19,9 +25,15 @@ class GeneratorConfig:
     norm: str = "batch"
     dropout: bool = True
     residual: bool = False  # output = clamp(input + network(input)): learn a correction of the input
+    upsample: str = "transpose"
 
     def __post_init__(self) -> None:
-        generator_entry(self.name)  # an unknown name fails here, not when the network is built
+        entry = generator_entry(self.name)  # an unknown name fails here, not when the network is built
+        if self.upsample not in UPSAMPLE_MODES:
+            raise TranslationError(f"unknown up-sampling {self.upsample!r}; choose one of {', '.join(UPSAMPLE_MODES)}")
+        if self.upsample != "transpose" and "upsample" not in entry.defaults:
+            raise TranslationError(f"generator {self.name!r} has one way of up-sampling; upsample "
+                                   f"{self.upsample!r} is for the generators that offer a choice (unet_N)")
 
     @classmethod
     def named(cls, name: str, **overrides: Any) -> "GeneratorConfig":
@@ -54,6 +66,7 @@ class DiscriminatorConfig:
     ndf: int = 64
     n_layers: int = 3
     norm: str = "batch"
+    spectral_norm: bool = False  # every weight spectrally normalised (spectral.py), applied after init_weights
 
     def __post_init__(self) -> None:
         discriminator_builder(self.name)

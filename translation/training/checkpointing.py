@@ -2,6 +2,8 @@
 
 A checkpoint is a dict of tensors and plain Python values (no numpy arrays, no custom classes), so
 ``torch.load(weights_only=True)`` reads it; the layout is in docs/ARCHITECTURE.md ("Checkpoints").
+Beside them, ``best.pt`` holds the generators of the step with the best validation score (the family's
+``best_score``): the same layout without the training state, outside the --keep rotation.
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from ..networks.checkpoint import CHECKPOINT_KIND, read_checkpoint
 log = logging.getLogger(__name__)
 
 CHECKPOINT_DIR = "checkpoints"
+BEST_NAME = "best.pt"
+RUN_CHECKPOINTS = ("latest", "best")  # what run_checkpoint picks from a run folder
 _NAME = re.compile(r"step_(\d+)\.pt")
 # What a checkpoint needs to continue a run (beyond the generator weights any checkpoint holds).
 TRAINING_KEYS = frozenset({"config", "networks", "optimizers", "schedulers", "step", "epoch", "data_order", "ranks"})
@@ -28,6 +32,28 @@ TRAINING_KEYS = frozenset({"config", "networks", "optimizers", "schedulers", "st
 
 def checkpoint_path(run_dir: Path, step: int) -> Path:
     return Path(run_dir) / CHECKPOINT_DIR / f"step_{step:09d}.pt"
+
+
+def best_checkpoint_path(run_dir: Path) -> Path:
+    return Path(run_dir) / CHECKPOINT_DIR / BEST_NAME
+
+
+def run_checkpoint(run_dir: Path, which: str = "latest") -> Path:
+    """The checkpoint of a run folder to export: its newest (``"latest"``) or ``best.pt`` (``"best"``)."""
+    run_dir = Path(run_dir)
+    if which not in RUN_CHECKPOINTS:
+        raise TranslationError(f"unknown checkpoint {which!r} of a run; choose one of {', '.join(RUN_CHECKPOINTS)}")
+    if which == "best":
+        best = best_checkpoint_path(run_dir)
+        if not best.is_file():
+            raise TranslationError(f"{run_dir}: no best checkpoint ({best}): it is written after the first "
+                                   "epoch of a run with validation data")
+        return best
+    found = list_checkpoints(run_dir)
+    if not found:
+        raise TranslationError(f"{run_dir}: no checkpoints in {run_dir / CHECKPOINT_DIR}; is this the --out folder "
+                               "of a training run?")
+    return found[-1][1]
 
 
 def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
@@ -49,6 +75,14 @@ def save_checkpoint(run_dir: Path, step: int, payload: dict[str, Any], keep: int
         for _, old in list_checkpoints(run_dir)[:-keep]:
             old.unlink(missing_ok=True)
     log.debug("saved %s", path)
+    return path
+
+
+def save_best_checkpoint(run_dir: Path, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` as the run's ``best.pt`` (atomically, over the previous best)."""
+    path = best_checkpoint_path(run_dir)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
     return path
 
 

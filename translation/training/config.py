@@ -15,7 +15,7 @@ from ..errors import TranslationError
 
 if TYPE_CHECKING:
     from ..data.augment import AugmentConfig
-    from ..networks import GeneratorConfig
+    from ..networks import DiscriminatorConfig, GeneratorConfig
 
 # Options that may change when a run is resumed; changing any other (a family's options included)
 # would make a different run.
@@ -51,9 +51,13 @@ class TrainConfig:
     norm: str | None = None
     dropout: bool | None = None       # None: as the generator preset (U-Net yes, ResNet no)
     residual: bool = False            # G(x) = clamp(x + net(x)) (input and output of the same kind)
+    upsample: str = "transpose"       # U-Net up path: transposed convolutions (reference) or "resize" + conv
+    spectral_norm: bool = False       # spectrally normalised discriminators, without norm layers
     # objective
     gan_mode: str | None = None
     lambda_gp: float = 10.0           # wgangp only
+    diffaugment: str = ""             # DiffAugment policy for everything a discriminator sees ("": off)
+    ema: float | None = None          # decay of an average of the generators' weights (None: off)
     # optimisation
     epochs: int = 100                 # at the initial learning rate
     epochs_decay: int = 100           # then linearly down to zero over this many
@@ -102,8 +106,16 @@ class TrainConfig:
         from ..networks import GeneratorConfig
 
         return GeneratorConfig.named(self.netG, ngf=self.ngf, norm=self.norm, dropout=self.dropout,
-                                     residual=self.residual,
+                                     residual=self.residual, upsample=self.upsample,
                                      in_channels=in_channels, out_channels=out_channels)
+
+    def discriminator(self, in_channels: int) -> DiscriminatorConfig:
+        """--netD; with --spectral-norm it has no norm layers, as in Miyato et al. (a batch or instance norm
+        would rescale by a gain with no bound and undo the constraint)."""
+        from ..networks import DiscriminatorConfig
+
+        return DiscriminatorConfig(name=self.netD, in_channels=in_channels, ndf=self.ndf, n_layers=self.n_layers_D,
+                                   norm="none" if self.spectral_norm else self.norm, spectral_norm=self.spectral_norm)
 
     def augment(self) -> AugmentConfig:
         from ..data.augment import AugmentConfig
@@ -120,14 +132,17 @@ class TrainConfig:
         from ..data.augment import PREPROCESS_MODES
         from ..losses import GAN_MODES
         from ..networks import discriminator_names
+        from ..networks.config import UPSAMPLE_MODES
         from ..networks.norms import NORMS
+        from ..networks.registry import generator_entry
         from ..tasks import CUSTOM, get_task
+        from .diffaugment import check_colour
 
         def check(ok: bool, message: str) -> None:
             if not ok:
                 raise TranslationError(message)
 
-        get_task(self.task or CUSTOM)
+        spec = get_task(self.task or CUSTOM)
         check(self.direction in ("AtoB", "BtoA"), f"--direction {self.direction!r}: use AtoB or BtoA")
         check(self.netD in discriminator_names(),
               f"--netD {self.netD!r}: choose one of {', '.join(discriminator_names())}")
@@ -143,6 +158,13 @@ class TrainConfig:
         check(self.max_steps is None or self.max_steps >= 1, "--max-steps must be >= 1")
         check(0 <= self.val_fraction < 1, "--val-fraction must be in [0, 1)")
         check(self.lr > 0, "--lr must be > 0")
+        check(self.ema is None or 0 < self.ema < 1, f"--ema {self.ema}: the decay must lie between 0 and 1, e.g. 0.999")
+        check(self.upsample in UPSAMPLE_MODES,
+              f"--upsample {self.upsample!r}: choose one of {', '.join(UPSAMPLE_MODES)}")
+        check(self.upsample == "transpose" or "upsample" in generator_entry(self.netG).defaults,
+              f"--upsample {self.upsample}: --netG {self.netG} has one way of up-sampling; the U-Nets (unet_N) "
+              "offer resize")
+        check_colour(self.diffaugment, (spec.input_space, spec.output_space), spec.name)
         multiple = self.generator().size_multiple
         if self.preprocess == "none":
             check(self.batch_size == 1, "--preprocess none keeps every image's own size, so it needs --batch-size 1")

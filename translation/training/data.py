@@ -24,12 +24,13 @@ class TrainingData:
     spec: TaskSpec
     layout: layouts.PairedLayout | layouts.UnpairedLayout
     train: Dataset
-    val: Dataset | None     # paired data only: G(A) is compared with B
+    val: Dataset | None     # held-out data for the family's ``validate``: pairs, or each domain's images
     samples: Dataset        # a few fixed samples for the sample grids
+    held_out: str = ""      # where the unpaired validation images come from, for the log
 
     @property
     def describe(self) -> str:
-        return self.layout.describe()
+        return self.layout.describe() + self.held_out
 
 
 def _crop_options(config: TrainConfig) -> dict:
@@ -62,16 +63,30 @@ def paired_data(config: TrainConfig, spec: TaskSpec) -> TrainingData:
 
 
 def unpaired_data(config: TrainConfig, spec: TaskSpec) -> TrainingData:
-    """Two sets of images, A and B, in any numbers; no validation (there is nothing to compare G(A) with)."""
+    """Two sets of images, A and B, in any numbers. Each domain is validated on its test folder, or else on
+    --val-fraction of its training files held out as paired data holds them out."""
     augment = config.augment()
     layout = layouts.find_unpaired(config.data)
-    layouts.check_crop_fits(layout.train_a + layout.train_b, tree=layouts.UNPAIRED_TREE, **_crop_options(config))
-    train = UnpairedDataset(layout.train_a * config.repeats, layout.train_b * config.repeats, augment,
-                            direction=config.direction, seed=config.seed)
-    sample_a, sample_b = layout.test_a or layout.train_a, layout.test_b or layout.train_b
-    samples = UnpairedDataset(sample_a[:SAMPLE_ROWS], sample_b[:SAMPLE_ROWS], augment,
-                              direction=config.direction, seed=config.seed, train=False)
-    return TrainingData(spec, layout, train, None, _first_rows(samples))
+    train_a, val_a, source_a = _held_out(layout.train_a, layout.test_a, config)
+    train_b, val_b, source_b = _held_out(layout.train_b, layout.test_b, config)
+    layouts.check_crop_fits(train_a + train_b + val_a + val_b, tree=layouts.UNPAIRED_TREE, **_crop_options(config))
+
+    def dataset(files_a: list, files_b: list, train: bool) -> UnpairedDataset:
+        return UnpairedDataset(files_a, files_b, augment, direction=config.direction, seed=config.seed, train=train)
+
+    train = dataset(train_a * config.repeats, train_b * config.repeats, True)
+    val = dataset(val_a[:config.val_max], val_b[:config.val_max], False) if val_a and val_b else None
+    samples = dataset((val_a or train_a)[:SAMPLE_ROWS], (val_b or train_b)[:SAMPLE_ROWS], False)
+    held_out = f"; cycle validation: A {source_a}, B {source_b}" if val else "; no cycle validation"
+    return TrainingData(spec, layout, train, val, _first_rows(samples), held_out)
+
+
+def _held_out(train: list, test: list, config: TrainConfig) -> tuple[list, list, str]:
+    """(training files, validation files, where these come from) of one unpaired domain."""
+    if test:
+        return train, test, f"{len(test)} test images"
+    train, val = layouts.hold_out(train, config.val_fraction, config.seed)
+    return train, val, f"{len(val)} held out (--val-fraction {config.val_fraction:g})"
 
 
 def train_loader(data: TrainingData, sampler: EpochSampler, config: TrainConfig, speed: SpeedPlan) -> DataLoader:

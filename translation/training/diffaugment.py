@@ -43,6 +43,8 @@ import torch.nn.functional as F
 from ..errors import TranslationError
 
 DEFAULT_POLICY = "color,translation,cutout"
+# Image spaces whose channels share one intensity scale, which the colour part assumes (not Lab ab).
+ONE_SCALE_SPACES = frozenset({"rgb", "gray", "lab_l"})
 TRANSLATION_RATIO = 1 / 8
 CUTOUT_RATIO = 1 / 2
 
@@ -61,6 +63,16 @@ def parse_policy(policy: str) -> tuple[str, ...]:
     if repeated:
         raise TranslationError(f"DiffAugment policy {policy!r}: {', '.join(repeated)} is listed more than once")
     return parts
+
+
+def check_colour(policy: str, spaces: Sequence[str], task: str) -> None:
+    """TranslationError when ``policy`` has the colour part but one of the images' ``spaces`` (a task's
+    input and output) is not one intensity scale: brightness would shift the hue of Lab ab."""
+    unfit = sorted(set(spaces) - ONE_SCALE_SPACES)
+    if "color" in parse_policy(policy) and unfit:
+        fitting = ",".join(part for part in parse_policy(policy) if part != "color") or "translation,cutout"
+        raise TranslationError(f"--diffaugment {policy}: the color part would shift the hue of {task}'s "
+                               f"{unfit[0]} images; leave it out (--diffaugment {fitting})")
 
 
 def diff_augment(x: torch.Tensor, policy: str = DEFAULT_POLICY, generator: torch.Generator | None = None,

@@ -10,29 +10,37 @@ Declared by the class, read before anything is built (``--help``, the configurat
                  each becomes ``--the-name``); ``config.family_options`` holds the values of a run
     defaults     its values for the shared options a user leaves unset: netG, norm, gan_mode
     generators   the generators it trains, name -> what it maps; each is written as
-                 RUN_DIR/latest_net_NAME.pth at the end, and validation measures the first
+                 RUN_DIR/latest_net_NAME.pth at the end
     build_data   the data it trains on (training/data.py: paired_data, unpaired_data)
+    best_score   the score of ``validate`` (higher is better) that picks RUN_DIR/checkpoints/best.pt
 
-Built for a run (``__init__``): its networks and optimizers. Then per step ``train_step`` (forward,
-losses, backward, optimizer steps) and ``visuals`` (rows of a sample grid). The loop does the rest.
+Built for a run (``__init__``): its networks and optimizers (discriminators from
+``config.discriminator``, which carries --spectral-norm) and, if it applies --diffaugment,
+``self.augment = self.diff_augment(...)``. Then per step ``train_step`` (forward, losses, backward,
+optimizer steps; what a discriminator judges passes through ``augmented`` / ``augmented_alike``); for
+the sample grids ``visuals``, and after each epoch ``validate``, both given the generators to show (the
+averages under --ema). The loop does the rest, --ema included.
 """
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
+from ..data.augment import sample_seed
 from ..networks import DiscriminatorConfig, GeneratorConfig
 from ..tasks import TaskSpec
 from .config import TrainConfig
 from .data import TrainingData
+from .diffaugment import DiffAugment, parse_policy
 from .distributed import Runtime
 from .fast import SpeedPlan, compile_module
-from .metrics import to_display
+from .metrics import evaluate, evaluating, to_display
 from .pool import ImagePool
 
 
@@ -59,12 +67,14 @@ class Family:
     Options: ClassVar[type] = NoOptions
     defaults: ClassVar[dict[str, str]]
     generators: ClassVar[dict[str, str]]
+    best_score: ClassVar[str] = "psnr"
 
     generator_configs: dict[str, GeneratorConfig]
     discriminator_configs: dict[str, DiscriminatorConfig]
     networks: dict[str, nn.Module]          # the bare networks (what checkpoints hold)
     optimizers: dict[str, torch.optim.Optimizer]
     pools: dict[str, ImagePool]
+    augment: DiffAugment | None             # --diffaugment, when the family applies it
 
     @classmethod
     def build_data(cls, config: TrainConfig, spec: TaskSpec) -> TrainingData:
@@ -76,14 +86,22 @@ class Family:
         self.memory_format = speed.memory_format
         self.discriminator_configs = {}
         self.pools = {}
+        self.augment = None
         self._compiled: dict[int, nn.Module] = {}
 
     def train_step(self, batch: dict[str, torch.Tensor],
                    autocast: Callable[[], AbstractContextManager]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    def visuals(self, batch: dict[str, torch.Tensor]) -> list[list[torch.Tensor]]:
+    def visuals(self, batch: dict[str, torch.Tensor], generators: Mapping[str, nn.Module]) -> list[list[torch.Tensor]]:
         raise NotImplementedError
+
+    def validate(self, loader: DataLoader, generators: Mapping[str, nn.Module]) -> dict[str, float]:
+        """Scores on the held-out data, for metrics.jsonl; by default L1 / PSNR / SSIM of the first
+        generator's G(A) against B (paired data)."""
+        generator = generators[next(iter(self.generators))]
+        return evaluate(generator, loader, self.spec, self.runtime.device,
+                        prepare=lambda x: x.to(memory_format=self.memory_format))
 
     # ------------------------------------------------------------------ shared helpers
     def place(self, net: nn.Module) -> nn.Module:
@@ -101,21 +119,38 @@ class Family:
             self._compiled[id(net)] = compile_module(net)
         return self._compiled[id(net)]
 
+    def diff_augment(self, channel_groups: Sequence[int] | None = None) -> DiffAugment | None:
+        """The run's DiffAugment (None without --diffaugment), with a generator of its own per process."""
+        if not parse_policy(self.config.diffaugment):
+            return None
+        return DiffAugment(self.config.diffaugment, seed=sample_seed(self.config.seed, self.runtime.rank, 2),
+                           channel_groups=channel_groups)
+
+    def augmented(self, images: torch.Tensor) -> torch.Tensor:
+        """What a discriminator sees of ``images``: a fresh DiffAugment draw, or the images as they are."""
+        return images if self.augment is None else self.augment(images)
+
+    def augmented_alike(self, *batches: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``batches`` (a real and a generated one of the same shape) augmented with one draw."""
+        return batches if self.augment is None else self.augment.same(*batches)
+
     def run_eval(self, net: nn.Module, images: torch.Tensor) -> torch.Tensor:
-        was_training = net.training
-        net.eval()
-        try:
+        with evaluating(net):
             return net(images).float()
-        finally:
-            net.train(was_training)
 
     @staticmethod
     def display(images: torch.Tensor, space: str, source: torch.Tensor | None = None) -> torch.Tensor:
         return to_display(images, space, source).cpu()
 
-    def pool_states(self) -> dict[str, Any]:
-        return {name: pool.state_dict() for name, pool in self.pools.items()}
+    def rank_state(self) -> dict[str, Any]:
+        """What this process adds to a checkpoint's ``ranks``: its image pools and DiffAugment generator."""
+        state: dict[str, Any] = {"pools": {name: pool.state_dict() for name, pool in self.pools.items()}}
+        if self.augment is not None:
+            state["diffaugment"] = self.augment.state_dict()
+        return state
 
-    def load_pool_states(self, states: dict[str, Any]) -> None:
-        for name, state in states.items():
-            self.pools[name].load_state_dict(state, self.runtime.device)
+    def load_rank_state(self, state: dict[str, Any]) -> None:
+        for name, pool_state in state["pools"].items():
+            self.pools[name].load_state_dict(pool_state, self.runtime.device)
+        if self.augment is not None:
+            self.augment.load_state_dict(state["diffaugment"])

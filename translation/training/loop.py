@@ -1,9 +1,12 @@
 """The training loop shared by the model families (training/families/), to be read top to bottom.
 
     setup (device, seeds, process group) -> data (the family's) -> networks and optimizers (the family)
-    -> resume -> for each epoch: for each batch: family.train_step; log, sample, checkpoint
-                 then: learning-rate schedule, validation
+    -> resume -> for each epoch: for each batch: family.train_step, EMA update; log, sample, checkpoint
+                 then: learning-rate schedule, validation (and checkpoints/best.pt when it is the best)
     -> final checkpoint and the family's generators in the reference layout (latest_net_NAME.pth)
+
+With --ema the loop keeps an average of each generator's weights (ema.py), saved in the checkpoints
+beside the live ones; validation, sample grids and latest_net_NAME.pth use the averages.
 
 RUN_DIR holds config.json, checkpoints/, losses.jsonl, metrics.jsonl, samples/ and latest_net_*.pth.
 """
@@ -15,7 +18,7 @@ import random
 import re
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +34,16 @@ from ..errors import TranslationError
 from ..networks.checkpoint import CHECKPOINT_KIND
 from ..tasks import CUSTOM, get_task
 from . import distributed
-from .checkpointing import list_checkpoints, load_latest_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpointing import (best_checkpoint_path, list_checkpoints, load_latest_checkpoint, rng_state,
+                            save_best_checkpoint, save_checkpoint, set_rng_state)
 from .config import TrainConfig
 from .data import TrainingData, train_loader
+from .diffaugment import parse_policy
+from .ema import EMA
 from .families import get_family
 from .family import Family
 from .fast import plan_speed
-from .metrics import append_jsonl, evaluate, save_grid, truncate_jsonl
+from .metrics import append_jsonl, save_grid, truncate_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +95,21 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
 
     # ---- networks, optimizers, learning-rate schedules (same initial weights on every rank)
     family = get_family(config.model)(config, data.spec, runtime, speed)
+    _check_family_applies(config, family)
     decay = _linear_decay(config.epochs, config.epochs_decay)
     schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, decay) for name, opt in family.optimizers.items()}
+    # warm-up: the average soon forgets the random initial weights, which matters in short runs
+    averages = ({name: EMA(family.networks[name], config.ema, warmup=True) for name in family.generators}
+                if config.ema is not None else {})
+    # what validation, the sample grids and latest_net_NAME.pth show of each generator
+    shown = {name: averages[name].module if averages else family.networks[name] for name in family.generators}
     _seed_everything(sample_seed(config.seed, runtime.rank, 1))  # dropout etc. differ between ranks
 
     step, epoch, position, wall_before = 0, 0, 0, 0.0
+    best: dict[str, Any] | None = None  # the best validation so far: metric, value, step, epoch
     if resumed is not None:
-        step, epoch, position, wall_before = _restore(resumed, family, schedulers, runtime)
+        step, epoch, position, wall_before = _restore(resumed, family, schedulers, averages, runtime)
+        best = resumed.get("best")
         if main:  # drop what the interrupted run logged after its checkpoint (it is done again now)
             truncate_jsonl(run_dir / "losses.jsonl", step)
             epoch_end_pending = position >= batches_per_epoch
@@ -112,31 +126,42 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
 
     def validate() -> None:
         if main and val_loader is not None:
-            generator = family.networks[next(iter(family.generators))]
-            scores = evaluate(generator, val_loader, data.spec, device,
-                              prepare=lambda x: x.to(memory_format=family.memory_format))
-            log.info("validation at epoch %d, step %d: L1 %.4f  PSNR %.2f dB  SSIM %.4f (%d images)",
-                     epoch, step, scores["l1"], scores["psnr"], scores["ssim"], scores["images"])
+            scores = family.validate(val_loader, shown)
+            log.info("validation at epoch %d, step %d: %s", epoch, step,
+                     ", ".join(f"{name} {value:.4g}" for name, value in scores.items()))
             append_jsonl(run_dir / "metrics.jsonl", {"step": step, "epoch": epoch, **scores})
             last_scores.update(scores)
+            if step > 0:  # the untrained networks are no candidate
+                keep_if_best(scores)
         runtime.barrier()
+
+    def keep_if_best(scores: dict[str, float]) -> None:
+        nonlocal best
+        value = scores[family.best_score]
+        if best is None or value > best["value"]:
+            best = {"metric": family.best_score, "value": value, "step": step, "epoch": completed_epochs()}
+            save_best_checkpoint(run_dir, {**_generators_payload(config, family, averages, family.generators),
+                                           "info": {**info(), "best": dict(best)}})
+            log.info("best %s so far (%.4g at step %d): %s", best["metric"], value, step, best_checkpoint_path(run_dir))
 
     def save_samples() -> None:
         if main:
-            rows = [row for batch in sample_batches for row in family.visuals(to_device(batch))]
+            rows = [row for batch in sample_batches for row in family.visuals(to_device(batch), shown)]
             save_grid(run_dir / "samples" / f"step_{step:09d}.png", rows)
 
     def completed_epochs() -> int:
         # on an epoch's last batch (a checkpoint there, a finished run resumed) ``epoch`` has not moved on yet
         return epoch + (position >= batches_per_epoch)
 
+    def info() -> dict[str, Any]:
+        return _info(config, data, step, completed_epochs(), wall_before + time.monotonic() - started,
+                     last_losses, last_scores)
+
     def checkpoint() -> None:
-        ranks = runtime.gather({"rng": rng_state(device), "pools": family.pool_states()})
+        ranks = runtime.gather({"rng": rng_state(device), **family.rank_state()})
         if main:
-            wall = wall_before + time.monotonic() - started
-            payload = _checkpoint_payload(config, data, family, schedulers, step, epoch, position, ranks,
-                                          wall, last_losses, last_scores, runtime.world_size,
-                                          completed_epochs=completed_epochs())
+            payload = _checkpoint_payload(config, family, averages, schedulers, step, epoch, position, ranks,
+                                          runtime.world_size, info(), best)
             save_checkpoint(run_dir, step, payload, config.keep)
         runtime.barrier()
 
@@ -158,6 +183,8 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
         sampler.set_epoch(epoch, start=position * config.batch_size)
         for batch in loader:
             losses = family.train_step(to_device(batch), speed.autocast)
+            for name, average in averages.items():
+                average.update(family.networks[name])
             step += 1
             position += 1
             bar.update(1)
@@ -199,13 +226,26 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
         save_samples()
         for name in family.generators:
             with atomic_path(run_dir / f"latest_net_{name}.pth") as tmp:
-                torch.save(_cpu_state(family.networks[name]), tmp)
+                torch.save(_cpu_state(shown[name]), tmp)
             flags = _reference_export_flags(family.generator_configs[name])
             if flags:
                 log.info("latest_net_%s.pth: the reference layout cannot record it all; export it with %s "
                          "(the checkpoints in %s record everything)", name, flags, run_dir / "checkpoints")
+        if averages:
+            log.info("latest_net_*.pth hold the averaged generator weights (--ema %g); the checkpoints hold both, "
+                     "and `translation export %s --weights live` the trained ones", config.ema, run_dir)
         log.info("done: %d steps, %d epochs; run folder %s", step, completed_epochs(), run_dir)
     return run_dir
+
+
+def _check_family_applies(config: TrainConfig, family: Family) -> None:
+    """Options the family has to act on itself: refused when it does not, rather than silently ignored."""
+    if parse_policy(config.diffaugment) and family.augment is None:
+        raise TranslationError(f"--diffaugment: {config.model} does not apply DiffAugment (it has no "
+                               "discriminator that uses it); leave the option out")
+    if config.spectral_norm and not any(c.spectral_norm for c in family.discriminator_configs.values()):
+        raise TranslationError(f"--spectral-norm: {config.model} builds no discriminator from --netD; leave the "
+                               "option out")
 
 
 def _reference_export_flags(config) -> str:
@@ -243,46 +283,66 @@ def _cpu_state(net: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
 
 
-def _checkpoint_payload(config: TrainConfig, data: TrainingData, family: Family, schedulers: dict, step: int,
-                        epoch: int, position: int, ranks: list[dict[str, Any]], wall: float,
-                        losses: dict[str, float], scores: dict[str, float], world_size: int, *,
-                        completed_epochs: int) -> dict[str, Any]:
+def _info(config: TrainConfig, data: TrainingData, step: int, completed_epochs: int, wall: float,
+          losses: dict[str, float], scores: dict[str, float]) -> dict[str, Any]:
+    """What a checkpoint says about its run (and an export's metadata repeats)."""
     return {
+        "model": config.model,
+        "task": data.spec.name,
+        "task_spec": data.spec.to_metadata(),
+        "dataset": str(config.data),
+        "layout": data.layout.kind,
+        "direction": config.direction,
+        "crop_size": config.crop_size,
+        "steps": step,
+        "epochs": completed_epochs,
+        "wall_time_s": round(wall, 1),
+        "losses": dict(losses),
+        "validation": dict(scores),
+    }
+
+
+def _generators_payload(config: TrainConfig, family: Family, averages: dict[str, EMA],
+                        networks: Iterable[str]) -> dict[str, Any]:
+    """What every checkpoint holds (best.pt alone): generator configs, the weights of ``networks`` (the
+    generators at least) and the averages."""
+    payload = {
         "kind": CHECKPOINT_KIND,
         "version": 1,
         "model": config.model,
         "generators": {name: c.to_dict() for name, c in family.generator_configs.items()},
-        "discriminators": {name: c.to_dict() for name, c in family.discriminator_configs.items()},
-        "networks": {name: _cpu_state(net) for name, net in family.networks.items()},
-        "info": {
-            "model": config.model,
-            "task": data.spec.name,
-            "task_spec": data.spec.to_metadata(),
-            "dataset": str(config.data),
-            "layout": data.layout.kind,
-            "direction": config.direction,
-            "crop_size": config.crop_size,
-            "steps": step,
-            "epochs": completed_epochs,
-            "wall_time_s": round(wall, 1),
-            "losses": dict(losses),
-            "validation": dict(scores),
-        },
+        "networks": {name: _cpu_state(family.networks[name]) for name in networks},
         "config": config.to_dict(),
+    }
+    if averages:
+        payload["ema"] = {name: {"updates": a.updates, "weights": _cpu_state(a.module)} for name, a in averages.items()}
+    return payload
+
+
+def _checkpoint_payload(config: TrainConfig, family: Family, averages: dict[str, EMA], schedulers: dict, step: int,
+                        epoch: int, position: int, ranks: list[dict[str, Any]], world_size: int,
+                        info: dict[str, Any], best: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        **_generators_payload(config, family, averages, family.networks),
+        "discriminators": {name: c.to_dict() for name, c in family.discriminator_configs.items()},
+        "info": info,
         "step": step,
         "epoch": epoch,
         "data_order": {"seed": config.seed, "epoch": epoch, "batches_done": position,
                        "batch_size": config.batch_size, "world_size": world_size},
         "optimizers": {name: opt.state_dict() for name, opt in family.optimizers.items()},
         "schedulers": {name: s.state_dict() for name, s in schedulers.items()},
-        "ranks": ranks,  # per process: RNG states and image pools
+        "ranks": ranks,  # per process: RNG states, image pools, DiffAugment generators
+        "best": best,
     }
 
 
-def _restore(checkpoint: dict[str, Any], family: Family, schedulers: dict, runtime: distributed.Runtime
-             ) -> tuple[int, int, int, float]:
+def _restore(checkpoint: dict[str, Any], family: Family, schedulers: dict, averages: dict[str, EMA],
+             runtime: distributed.Runtime) -> tuple[int, int, int, float]:
     for name, net in family.networks.items():
         net.load_state_dict(checkpoint["networks"][name])
+    for name, average in averages.items():
+        average.load_state_dict(checkpoint["ema"][name])
     for name, opt in family.optimizers.items():
         opt.load_state_dict(checkpoint["optimizers"][name])
     for name, scheduler in schedulers.items():
@@ -296,5 +356,5 @@ def _restore(checkpoint: dict[str, Any], family: Family, schedulers: dict, runti
         position = position * len(ranks) // runtime.world_size
     if runtime.rank < len(ranks):
         set_rng_state(ranks[runtime.rank]["rng"], runtime.device)
-        family.load_pool_states(ranks[runtime.rank]["pools"])
+        family.load_rank_state(ranks[runtime.rank])
     return checkpoint["step"], checkpoint["epoch"], position, float(checkpoint["info"].get("wall_time_s", 0.0))

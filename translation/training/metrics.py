@@ -1,8 +1,9 @@
-"""What a run reports: validation PSNR / SSIM / L1 (kornia.metrics), sample grids, JSON-lines logs."""
+"""What a run reports: validation PSNR / SSIM / L1 (kornia.metrics), cycle PSNR, sample grids, JSON-lines logs."""
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,9 @@ def evaluate(generator: nn.Module, loader: DataLoader, spec: TaskSpec, device: t
 
     PSNR / SSIM are measured on the RGB pictures (``to_display``), so colorization is scored on colour.
     """
-    was_training = generator.training
-    generator.eval()
     totals = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}
     count = 0
-    try:
+    with evaluating(generator):
         for batch in loader:
             source, target = prepare(batch["A"].to(device)), batch["B"].to(device)
             output = generator(source).float()
@@ -52,9 +51,48 @@ def evaluate(generator: nn.Module, loader: DataLoader, spec: TaskSpec, device: t
                 totals["psnr"] += kornia.metrics.psnr(out_rgb[i:i + 1], ref_rgb[i:i + 1], 1.0).item()
                 totals["ssim"] += kornia.metrics.ssim(out_rgb[i:i + 1], ref_rgb[i:i + 1], 11).mean().item()
             count += output.shape[0]
-    finally:
-        generator.train(was_training)
     return {**{k: v / max(count, 1) for k, v in totals.items()}, "images": count}
+
+
+@torch.no_grad()
+def evaluate_cycles(g_ab: nn.Module, g_ba: nn.Module, loader: DataLoader, counts: tuple[int, int],
+                    spaces: tuple[str, str], device: torch.device,
+                    prepare: Callable[[torch.Tensor], torch.Tensor] = lambda x: x) -> dict[str, float]:
+    """Cycle PSNR (dB, on the RGB pictures): G_BA(G_AB(a)) against a and G_AB(G_BA(b)) against b, each
+    held-out image once; ``cycle_psnr`` is the mean of the two directions.
+
+    ``loader`` yields {"A", "B"} batches in order, item i holding A image i % counts[0] and B image
+    i % counts[1] (an ``UnpairedDataset`` with ``train=False``): the items past a domain's count repeat
+    its images and are left out."""
+    scores: dict[str, list[float]] = {"A": [], "B": []}
+    seen = 0
+    with evaluating(g_ab, g_ba):
+        for batch in loader:
+            for domain, there, back, count, space in (("A", g_ab, g_ba, counts[0], spaces[0]),
+                                                      ("B", g_ba, g_ab, counts[1], spaces[1])):
+                real = prepare(batch[domain][:max(0, count - seen)].to(device))
+                if len(real):
+                    rebuilt = to_display(back(there(real)).float(), space)
+                    original = to_display(real, space)
+                    scores[domain] += [kornia.metrics.psnr(rebuilt[i:i + 1], original[i:i + 1], 1.0).item()
+                                       for i in range(len(real))]
+            seen += len(batch["A"])
+    mean_a, mean_b = (sum(s) / max(len(s), 1) for s in (scores["A"], scores["B"]))
+    return {"cycle_psnr": (mean_a + mean_b) / 2, "cycle_psnr_A": mean_a, "cycle_psnr_B": mean_b,
+            "images_A": len(scores["A"]), "images_B": len(scores["B"])}
+
+
+@contextlib.contextmanager
+def evaluating(*nets: nn.Module) -> Iterator[None]:
+    """``nets`` in eval mode for the block, then back in the modes they had."""
+    modes = [net.training for net in nets]
+    for net in nets:
+        net.eval()
+    try:
+        yield
+    finally:
+        for net, mode in zip(nets, modes):
+            net.train(mode)
 
 
 def save_grid(path: Path, rows: Sequence[Sequence[torch.Tensor]], gap: int = 2) -> Path:

@@ -1,24 +1,29 @@
 """CycleGAN (Zhu et al., 2017): G_A: A -> B and G_B: B -> A, judged by D_A (real vs fake B) and D_B
 (real vs fake A), held together by cycle consistency G_B(G_A(A)) ~ A, G_A(G_B(B)) ~ B and, optionally,
-identity G_A(B) ~ B, G_B(A) ~ A. Discriminators see generated images through 50-image history pools."""
+identity G_A(B) ~ B, G_B(A) ~ A. Discriminators see generated images through 50-image history pools and,
+under --diffaugment, every image they judge with a draw of its own. Validation: the cycle PSNR of the
+held-out images (A -> B -> A, B -> A -> B)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import torch
+from torch import nn
+from torch.utils.data import DataLoader
 
 from ...errors import TranslationError
 from ...losses import GANLoss, cycle_loss, gradient_penalty, identity_loss
-from ...networks import DiscriminatorConfig, build_discriminator, build_generator
+from ...networks import build_discriminator, build_generator
 from ...tasks import TaskSpec
 from ..config import TrainConfig
 from ..data import TrainingData, unpaired_data
 from ..distributed import Runtime
 from ..fast import SpeedPlan
 from ..family import Family, option, set_requires_grad
+from ..metrics import evaluate_cycles
 from ..pool import ImagePool
 from . import register_family
 
@@ -33,6 +38,7 @@ class CycleGAN(Family):
     )
     defaults = dict(netG="resnet_9blocks", norm="instance", gan_mode="lsgan")
     generators = {"G_A": "A -> B", "G_B": "B -> A"}
+    best_score = "cycle_psnr"
 
     @dataclass(frozen=True)
     class Options:
@@ -57,9 +63,7 @@ class CycleGAN(Family):
             raise TranslationError("the identity loss needs as many channels in A as in B; use --lambda-identity 0")
         self.generator_configs = {"G_A": config.generator(a_channels, b_channels),
                                   "G_B": config.generator(b_channels, a_channels)}
-        d = dict(name=config.netD, ndf=config.ndf, n_layers=config.n_layers_D, norm=config.norm)
-        self.discriminator_configs = {"D_A": DiscriminatorConfig(in_channels=b_channels, **d),
-                                      "D_B": DiscriminatorConfig(in_channels=a_channels, **d)}
+        self.discriminator_configs = {"D_A": config.discriminator(b_channels), "D_B": config.discriminator(a_channels)}
         self.networks = {name: self.place(build_generator(c)) for name, c in self.generator_configs.items()}
         self.networks |= {name: self.place(build_discriminator(c)) for name, c in self.discriminator_configs.items()}
         self.ddp = {name: self.forward_of(runtime.wrap(net)) for name, net in self.networks.items()}
@@ -72,6 +76,7 @@ class CycleGAN(Family):
         self.pools = {"fake_A": ImagePool(pool_size, seed=config.seed * 2 + 1 + 1000 * runtime.rank),
                       "fake_B": ImagePool(pool_size, seed=config.seed * 2 + 2 + 1000 * runtime.rank)}
         self.gan = GANLoss(config.gan_mode)
+        self.augment = self.diff_augment()
 
     def train_step(self, batch: dict[str, torch.Tensor],
                    autocast: Callable[[], AbstractContextManager]) -> dict[str, torch.Tensor]:
@@ -91,8 +96,8 @@ class CycleGAN(Family):
         set_requires_grad(n["D_B"], False)
         self.optimizers["G"].zero_grad(set_to_none=True)
         with autocast():
-            loss_g_a = self.gan(self.alone["D_A"](fake_b), True, for_generator=True)
-            loss_g_b = self.gan(self.alone["D_B"](fake_a), True, for_generator=True)
+            loss_g_a = self.gan(self.alone["D_A"](self.augmented(fake_b)), True, for_generator=True)
+            loss_g_b = self.gan(self.alone["D_B"](self.augmented(fake_a)), True, for_generator=True)
         loss_cycle_a = cycle_loss(rec_a, real_a) * options.lambda_cycle
         loss_cycle_b = cycle_loss(rec_b, real_b) * options.lambda_cycle
         losses = {"G_A": loss_g_a, "G_B": loss_g_b, "cycle_A": loss_cycle_a, "cycle_B": loss_cycle_b}
@@ -115,17 +120,25 @@ class CycleGAN(Family):
 
     def _discriminator_loss(self, name: str, real: torch.Tensor, fake: torch.Tensor,
                             autocast: Callable[[], AbstractContextManager]) -> torch.Tensor:
-        fake = fake.detach().to(real.dtype)
+        real, fake = self.augmented(real), self.augmented(fake.detach().to(real.dtype))
         with autocast():
             loss = 0.5 * (self.gan(self.ddp[name](real), True) + self.gan(self.ddp[name](fake), False))
         if self.config.gan_mode == "wgangp":
             loss = loss + gradient_penalty(self.networks[name], real, fake, weight=self.config.lambda_gp)
         return loss
 
+    def validate(self, loader: DataLoader, generators: Mapping[str, nn.Module]) -> dict[str, float]:
+        """Cycle PSNR of the held-out images (unpaired_data's ``val``: each domain's list of files)."""
+        held_out = loader.dataset
+        return evaluate_cycles(generators["G_A"], generators["G_B"], loader,
+                               (len(held_out.files_a), len(held_out.files_b)),
+                               (self.spec.input_space, self.spec.output_space), self.runtime.device,
+                               prepare=lambda x: x.to(memory_format=self.memory_format))
+
     @torch.no_grad()
-    def visuals(self, batch: dict[str, torch.Tensor]) -> list[list[torch.Tensor]]:
+    def visuals(self, batch: dict[str, torch.Tensor], generators: Mapping[str, nn.Module]) -> list[list[torch.Tensor]]:
         """Rows real A | G_A(A) | G_B(G_A(A)), then real B | G_B(B) | G_A(G_B(B))."""
-        n = self.networks
+        n = generators
         real_a, real_b = batch["A"], batch["B"]
         fake_b, fake_a = self.run_eval(n["G_A"], real_a), self.run_eval(n["G_B"], real_b)
         rec_a, rec_b = self.run_eval(n["G_B"], fake_b), self.run_eval(n["G_A"], fake_a)

@@ -1,15 +1,19 @@
 """pix2pix (Isola et al., 2017): a generator G(A) ~ B trained with L1 * lambda_L1 plus a conditional
-PatchGAN that judges (A, B) pairs, i.e. concat(A, real B) against concat(A, G(A))."""
+PatchGAN that judges (A, B) pairs, i.e. concat(A, real B) against concat(A, G(A)).
+
+Under --diffaugment the discriminator sees the pairs augmented as wholes (input and output move together;
+colour jitters each half as an image of its own), the real and the generated pair of a step with one draw."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from ...losses import GANLoss, gradient_penalty, l1_loss
-from ...networks import DiscriminatorConfig, build_discriminator, build_generator
+from ...networks import build_discriminator, build_generator
 from ...tasks import TaskSpec
 from ..config import TrainConfig
 from ..data import TrainingData, paired_data
@@ -42,9 +46,7 @@ class Pix2Pix(Family):
     def __init__(self, config: TrainConfig, spec: TaskSpec, runtime: Runtime, speed: SpeedPlan) -> None:
         super().__init__(config, spec, runtime, speed)
         self.generator_configs = {"G": config.generator(spec.in_channels, spec.out_channels)}
-        self.discriminator_configs = {"D": DiscriminatorConfig(
-            name=config.netD, in_channels=spec.in_channels + spec.out_channels, ndf=config.ndf,
-            n_layers=config.n_layers_D, norm=config.norm)}
+        self.discriminator_configs = {"D": config.discriminator(spec.in_channels + spec.out_channels)}
         self.G = self.place(build_generator(self.generator_configs["G"]))
         self.D = self.place(build_discriminator(self.discriminator_configs["D"]))
         self.networks = {"G": self.G, "D": self.D}
@@ -52,6 +54,7 @@ class Pix2Pix(Family):
         self.G_ddp, self.D_ddp = self.forward_of(runtime.wrap(self.G)), self.forward_of(runtime.wrap(self.D))
         self.D_alone = self.forward_of(self.D)  # without DDP: the generator step wants no D gradients
         self.gan = GANLoss(config.gan_mode)
+        self.augment = self.diff_augment(channel_groups=(spec.in_channels, spec.out_channels))
 
     def train_step(self, batch: dict[str, torch.Tensor],
                    autocast: Callable[[], AbstractContextManager]) -> dict[str, torch.Tensor]:
@@ -62,8 +65,8 @@ class Pix2Pix(Family):
         # Discriminator: real pairs -> real, generated pairs -> fake.
         set_requires_grad(self.D, True)
         self.optimizers["D"].zero_grad(set_to_none=True)
-        fake_pair = torch.cat([real_a, fake_b.detach().to(real_a.dtype)], 1)
-        real_pair = torch.cat([real_a, real_b], 1)
+        real_pair, fake_pair = self.augmented_alike(torch.cat([real_a, real_b], 1),
+                                                    torch.cat([real_a, fake_b.detach().to(real_a.dtype)], 1))
         with autocast():
             loss_d_fake = self.gan(self.D_ddp(fake_pair), False)
             loss_d_real = self.gan(self.D_ddp(real_pair), True)
@@ -76,9 +79,9 @@ class Pix2Pix(Family):
         # Generator: fool D (whose own DDP wrapper is bypassed: its gradients are not wanted) and match B.
         set_requires_grad(self.D, False)
         self.optimizers["G"].zero_grad(set_to_none=True)
+        fake_pair = self.augmented(torch.cat([real_a, fake_b.to(real_a.dtype)], 1))
         with autocast():
-            loss_g_gan = self.gan(self.D_alone(torch.cat([real_a, fake_b.to(real_a.dtype)], 1)), True,
-                                  for_generator=True)
+            loss_g_gan = self.gan(self.D_alone(fake_pair), True, for_generator=True)
         loss_g_l1 = l1_loss(fake_b, real_b) * self.options.lambda_l1
         (loss_g_gan + loss_g_l1).backward()
         self.optimizers["G"].step()
@@ -87,10 +90,10 @@ class Pix2Pix(Family):
                 "D_real": loss_d_real.detach(), "D_fake": loss_d_fake.detach()}
 
     @torch.no_grad()
-    def visuals(self, batch: dict[str, torch.Tensor]) -> list[list[torch.Tensor]]:
+    def visuals(self, batch: dict[str, torch.Tensor], generators: Mapping[str, nn.Module]) -> list[list[torch.Tensor]]:
         """One row per image: input | output | target."""
         real_a, real_b = batch["A"], batch["B"]
-        fake_b = self.run_eval(self.G, real_a)
+        fake_b = self.run_eval(generators["G"], real_a)
         columns = [self.display(real_a, self.spec.input_space), self.display(fake_b, self.spec.output_space, real_a),
                    self.display(real_b, self.spec.output_space, real_a)]
         return [list(row) for row in zip(*columns)]
