@@ -64,9 +64,14 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
                        "sample_every": 700, "log_every": 35},
            (Shipped("super-resolution", "G", "super-resolution", "Super-resolution x4"),),
            family_options={"lambda_l1": 100000.0}),
-    Recipe("colorization", "L -> ab colorization (Lab colour space), pix2pix U-Net with batch norm",
-           "pix2pix", {**_PIX2PIX, "task": "colorization", "load_size": 286, "epochs": 10, "epochs_decay": 10},
-           (Shipped("colorization", "G", "colorization", "Colorization"),), skip_grayscale=True),
+    Recipe("colorization", "L -> ab colorization (Lab colour space), pix2pix U-Net with batch norm and "
+           "resize-convolution up-sampling (no checkerboard), a strong L1 term (lambda_L1 500: a muted colour "
+           "beats a wrong one), DiffAugment (translation, cutout) for the PatchGAN and an EMA of the weights",
+           "pix2pix", {**_PIX2PIX, "task": "colorization", "load_size": 286, "epochs": 5, "epochs_decay": 5,
+                       "upsample": "resize", "ema": 0.999, "diffaugment": "translation,cutout",
+                       "save_every": 165, "sample_every": 330, "log_every": 15},
+           (Shipped("colorization", "G", "colorization", "Colorization"),), skip_grayscale=True,
+           family_options={"lambda_l1": 500.0}),
     Recipe("sketch-to-photo", "line drawing (extracted from the photo) -> photo, pix2pix U-Net with batch norm, "
            "trained on photo crops at random scales",
            "pix2pix", {**_PIX2PIX, "task": "sketch-to-photo", "preprocess": "random_scale", "load_size": 512,
