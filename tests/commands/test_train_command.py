@@ -7,22 +7,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from translation.cli import main
 from translation.networks.checkpoint import load_generator
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TINY = ["--netG", "unet_32", "--ngf", "4", "--ndf", "4", "--load-size", "40", "--crop-size", "32",
         "--workers", "0", "--device", "cpu"]
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The tiny training runs here are faster on one thread, above all on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def photos(folder: Path, count: int = 6) -> Path:

@@ -70,13 +70,6 @@ def test_corrupt_and_foreign_checkpoints_are_named(tmp_path, capsys):
         assert not target.exists()
 
 
-@pytest.fixture
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def test_resume_passes_over_foreign_and_pickled_checkpoints(tmp_path, capsys, caplog, one_torch_thread):
     from PIL import Image

@@ -11,12 +11,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from translation.cli import main
 from translation.imaging.io import read_image
 from translation.tasks import AppTab, Measure, ModelUnderTest, Task, TaskSpec, register_task, unregister_task
 from translation.tasks.processing import to_chw
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _invert_pair(spec: TaskSpec, rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -43,13 +44,6 @@ def invert_task():
     yield INVERT
     unregister_task(INVERT.name)
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
