@@ -95,8 +95,8 @@ def test_small_data_options_are_recorded_and_fixed_for_the_run(tmp_path, capsys)
 
 @pytest.mark.parametrize("options,message", [
     (["--ema", "1.5"], "--ema 1.5: the decay must lie between 0 and 1, e.g. 0.999"),
-    (["--upsample", "resize", "--netG", "resnet_1blocks"], "--upsample resize: --netG resnet_1blocks has one way of "
-                                                            "up-sampling; the U-Nets (unet_N) offer resize"),
+    (["--upsample", "resize", "--netG", "shuffle4_1blocks"], "--upsample resize: --netG shuffle4_1blocks has one "
+                                                             "way of up-sampling; the U-Nets (unet_N) and ResNets"),
     (["--diffaugment", "color,blur"], "DiffAugment policy 'color,blur': unknown part 'blur'"),
     (["--diffaugment", "color", "--task", "colorization"], "--diffaugment color: the color part would shift the hue"),
 ])

@@ -1,5 +1,5 @@
 """Resize-convolution: a drop-in for the U-Net's transposed convolution, without its checkerboard, and the
-U-Net built with it (``upsample="resize"``)."""
+U-Net and ResNet built with it (``upsample="resize"``)."""
 from __future__ import annotations
 
 import io
@@ -102,9 +102,24 @@ def test_unet_with_resize_upsampling_has_no_transposed_convolution_and_is_detect
     assert detect_generator_config(create_generator("unet_32", ngf=4).state_dict()).upsample == "transpose"
 
 
+def test_resnet_with_resize_upsampling_is_detected_by_its_keys(tmp_path):
+    torch.manual_seed(0)
+    net = create_generator("resnet_2blocks", ngf=4, upsample="resize", residual=True).eval()
+    assert sum(isinstance(m, ResizeConv2d) for m in net.modules()) == 2
+    assert not any(isinstance(m, nn.ConvTranspose2d) for m in net.modules())
+    state = net.state_dict()
+    assert detect_generator_config(state) == GeneratorConfig.named("resnet_2blocks", ngf=4, upsample="resize")
+    torch.save(state, tmp_path / "latest_net_G.pth")
+    loaded, _, _ = load_generator(tmp_path / "latest_net_G.pth", residual=True)  # strict
+    x = torch.rand(1, 3, 32, 24) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(loaded(x), net(x)) and net(x).shape == x.shape
+    assert detect_generator_config(create_generator("resnet_2blocks", ngf=4).state_dict()).upsample == "transpose"
+
+
 def test_only_generators_that_offer_it_take_the_upsampling_choice():
-    with pytest.raises(TranslationError, match="generator 'resnet_9blocks' has one way of up-sampling"):
-        GeneratorConfig.named("resnet_9blocks", upsample="resize")
+    with pytest.raises(TranslationError, match="generator 'shuffle4_2blocks' has one way of up-sampling"):
+        GeneratorConfig.named("shuffle4_2blocks", upsample="resize")
     with pytest.raises(TranslationError, match="unknown up-sampling 'shuffle'; choose one of transpose, resize"):
         GeneratorConfig.named("unet_32", upsample="shuffle")
     assert GeneratorConfig.named("resnet_9blocks").upsample == "transpose"

@@ -133,7 +133,7 @@ def _add_options(p: argparse.ArgumentParser, family: type[Family]) -> None:
                       help="the generator learns a correction added to its input (same channels in and out; "
                            "e.g. super-resolution); adds no weights, keeps the reference key layout")
     nets.add_argument("--upsample", choices=UPSAMPLE_MODES,
-                      help="U-Net up-sampling: transpose (the reference's transposed convolutions) or resize "
+                      help="U-Net and ResNet up-sampling: transpose (the reference's transposed convolutions) or resize "
                            "(nearest x2, then a 3x3 convolution): resize when outputs show checkerboard "
                            "artifacts; its weights have a key layout of their own" + default("upsample"))
     nets.add_argument("--spectral-norm", action="store_true",

@@ -10,7 +10,7 @@ from .registry import discriminator_builder, generator_entry
 
 # How a generator doubles its resolution on the way up: "transpose" (stride-2 transposed convolutions, the
 # reference layout) or "resize" (nearest x2, then a 3x3 convolution: no checkerboard, resize_conv.py).
-# A generator offers the choice by registering an ``upsample`` default (the U-Nets do).
+# A generator offers the choice by registering an ``upsample`` default (the U-Nets and ResNets do).
 UPSAMPLE_MODES = ("transpose", "resize")
 
 
@@ -33,7 +33,7 @@ class GeneratorConfig:
             raise TranslationError(f"unknown up-sampling {self.upsample!r}; choose one of {', '.join(UPSAMPLE_MODES)}")
         if self.upsample != "transpose" and "upsample" not in entry.defaults:
             raise TranslationError(f"generator {self.name!r} has one way of up-sampling; upsample "
-                                   f"{self.upsample!r} is for the generators that offer a choice (unet_N)")
+                                   f"{self.upsample!r} is for the generators that offer a choice (unet_N, resnet_Nblocks)")
 
     @classmethod
     def named(cls, name: str, **overrides: Any) -> "GeneratorConfig":

@@ -163,7 +163,7 @@ class TrainConfig:
               f"--upsample {self.upsample!r}: choose one of {', '.join(UPSAMPLE_MODES)}")
         check(self.upsample == "transpose" or "upsample" in generator_entry(self.netG).defaults,
               f"--upsample {self.upsample}: --netG {self.netG} has one way of up-sampling; the U-Nets (unet_N) "
-              "offer resize")
+              "and ResNets (resnet_Nblocks) offer resize")
         check_colour(self.diffaugment, (spec.input_space, spec.output_space), spec.name)
         multiple = self.generator().size_multiple
         if self.preprocess == "none":
