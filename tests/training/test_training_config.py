@@ -40,7 +40,7 @@ def test_paper_defaults():
     (dict(ema=1.0), "--ema 1.0: the decay must lie between 0 and 1"),
     (dict(ema=0.0), "--ema 0.0: the decay must lie between 0 and 1"),
     (dict(upsample="bilinear"), "--upsample 'bilinear': choose one of transpose, resize"),
-    (dict(upsample="resize", netG="resnet_9blocks"), "--netG resnet_9blocks has one way of up-sampling"),
+    (dict(upsample="resize", netG="shuffle4_2blocks"), "--netG shuffle4_2blocks has one way of up-sampling"),
     (dict(diffaugment="translation,translation"), "translation is listed more than once"),
     (dict(diffaugment="color", task="colorization"), "the color part would shift the hue of colorization's lab_ab"),
 ])
@@ -84,8 +84,8 @@ def test_family_options_are_kept_apart_and_saved(tmp_path):
     assert load_config(tmp_path / "config.json") == config
     with pytest.raises(TranslationError, match=r"pix2pix has no option 'pool_size' \(its options: lambda_l1\)"):
         TrainConfig(model="pix2pix", family_options={"pool_size": 4})
-    with pytest.raises(TranslationError, match="unknown model family 'cut'; choose one of .*cyclegan.*pix2pix"):
-        TrainConfig(model="cut")
+    with pytest.raises(TranslationError, match="unknown model family 'munit'; choose one of .*cyclegan.*pix2pix"):
+        TrainConfig(model="munit")
 
 
 def test_a_flat_config_of_the_earlier_layout_still_loads(tmp_path):
