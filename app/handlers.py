@@ -30,6 +30,7 @@ from translation.imaging.preview import preview_pixels, preview_size
 from translation.runtime import sketch_image, translate
 from translation.tasks import Task, registered_tasks, task_named
 
+from .batch_gallery import thumbnails
 from .cards import image_summary, model_card, run_summary
 from .models import ModelRegistry
 from .workspace import Workspace, safe_stem
@@ -154,8 +155,9 @@ class AppHandlers:
 
     @user_errors
     def batch(self, files: list[Upload] | None, model: str, tile_size: int = 0, output_format: str = "png",
-              extract_from_photo: bool = False, progress: Any = gr.Progress()) -> tuple[str, str]:
-        """Translate many files with one model; returns (zip of the outputs, summary in markdown).
+              extract_from_photo: bool = False, progress: Any = gr.Progress()) -> tuple[str, str, list]:
+        """Translate many files with one model; returns (zip of the outputs, summary in markdown,
+        gallery: an (input | output thumbnail, caption) per translated file).
 
         Files that cannot be read are skipped and listed with their reason; the batch fails only when
         none could be translated.
@@ -200,7 +202,10 @@ class AppHandlers:
                  f"{engine.device} in {time.perf_counter() - started:.1f} s."]
         if skipped:
             lines += ["", "Skipped:"] + [f"- {html.escape(reason)}" for reason in skipped]
-        return str(archive), "\n".join(lines)
+        progress((len(files), len(files)), desc="thumbnails", unit="images")
+        gallery = thumbnails([(job.source, job.output) for job in jobs if job.output in converted], folder,
+                             self.max_pixels)
+        return str(archive), "\n".join(lines), gallery
 
     # ------------------------------------------------------------------------------- page helpers
 

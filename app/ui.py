@@ -1,5 +1,5 @@
-"""The page: a tab per registered task with an ``AppTab`` (in registration order), a custom-model tab
-and a batch tab, wired to ``AppHandlers``."""
+"""The page: a tab per registered task with an ``AppTab`` (in registration order), a custom-model tab,
+a Compare tab and a batch tab, wired to ``AppHandlers``."""
 from __future__ import annotations
 
 import contextlib
@@ -14,8 +14,12 @@ from translation.examples import EXAMPLES_DIR
 from translation.imaging.files import list_images
 from translation.tasks import AppTab, Task, registered_tasks
 
+from .batch_gallery import batch_gallery_component
 from .cards import missing_model_notice
+from .compare_tab import compare_tab
 from .handlers import AppHandlers
+from .live_sketch import live_api_name, live_endpoint, live_toggle, redraw_on_strokes
+from .video_tab import video_tab
 
 INFERENCE = "inference"  # the concurrency group every model run belongs to
 # Events get Gradio's raw file payloads (preprocess=False): gr.Image's preprocess would open every upload
@@ -43,6 +47,9 @@ CSS = """
                  font-size: var(--text-sm) !important;
                  padding: 5px 10px !important; background: none !important; }
 .model-card td:first-child { font-weight: 600; width: 32%; white-space: nowrap; }
+.compare-table table { font-size: var(--text-sm); }
+.compare-table th, .compare-table td { padding: 5px 10px !important; }
+.compare-table td:first-child { white-space: nowrap; }
 footer { opacity: 0.7; }
 """
 
@@ -103,8 +110,12 @@ def build_demo(handlers: AppHandlers, *, examples_dir: Path | None = EXAMPLES_DI
                         pickers.append(_task_tab(task, handlers, examples_dir, run_options))
             with gr.Tab("Custom model", id="custom"):
                 custom, rescan, card = _custom_tab(handlers, examples_dir, run_options)
+            with gr.Tab("Compare", id="compare"):
+                pickers.append(compare_tab(handlers, run_options))
             with gr.Tab("Batch", id="batch"):
                 pickers.append(_batch_tab(handlers, run_options))
+            with gr.Tab("Video", id="video"):
+                pickers.append(video_tab(handlers, run_options))
         pickers.insert(0, custom)
 
         def rescan_models(*current: str | None) -> list:
@@ -215,6 +226,7 @@ def _task_tab(task: Task, handlers: AppHandlers, examples_dir: Path | None, run_
                         pad = gr.Sketchpad(label="Sketch", type="filepath", canvas_size=(512, 512), height=HEIGHT,
                                            brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=3),
                                            layers=False, placeholder="Pick the brush on the left, then draw")
+                        live = live_toggle(task.name)
                         run_drawing = _run_button(tab, names, f"{task.name}-draw-run")
                     with gr.Tab("Upload"):
                         image, info = _image_input(task.name, tab.upload_label)
@@ -245,6 +257,9 @@ def _task_tab(task: Task, handlers: AppHandlers, examples_dir: Path | None, run_
         events.append(run_drawing.click(handlers.endpoints[tab.drawing_api_name], [pad, model, tile, fmt],
                                         out.as_list(), api_name=tab.drawing_api_name, **run_options))
         buttons.append(run_drawing)
+        live_name = live_api_name(tab.drawing_api_name)
+        redraw_on_strokes(pad, live, live_endpoint(handlers, task.name, live_name), [model, tile, fmt],
+                          out.as_list(), live_name, run_options)
     for event in events:
         _redraw_card_after(event, describe, model, card)
     if tab.choices:
@@ -291,14 +306,16 @@ def _batch_tab(handlers: AppHandlers, run_options: dict) -> ModelPicker:
     choices = _batch_choices(registry)
     with gr.Row(equal_height=False):
         with gr.Column():
-            files = gr.File(label="Images", file_count="multiple", type="filepath", height=HEIGHT - 80)
+            files = gr.File(label="Images", file_count="multiple", type="filepath", height=HEIGHT - 80,
+                            elem_id="batch-files")
             model = gr.Dropdown(choices, value=choices[0][1] if choices else None, label="Model")
             extract = gr.Checkbox(False, label="Sketch models: the inputs are photos, extract their line drawings")
             tile, fmt = _options()
             run = gr.Button("Translate all", variant="primary", interactive=bool(choices), elem_id="batch-run")
         with gr.Column():
             archive = gr.File(label="Results (zip)", interactive=False, elem_classes="download")
-            summary = gr.Markdown(label="Summary")
-    run.click(handlers.batch, [files, model, tile, fmt, extract], [archive, summary], api_name="batch",
+            summary = gr.Markdown(label="Summary", elem_id="batch-summary")
+            gallery = batch_gallery_component()
+    run.click(handlers.batch, [files, model, tile, fmt, extract], [archive, summary, gallery], api_name="batch",
               **run_options)
     return ModelPicker(model, [run], lambda: _batch_choices(registry))

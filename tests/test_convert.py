@@ -1,7 +1,6 @@
 """Batch conversion: odd inputs, bad files, resume after SIGKILL, never over an input."""
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import signal
@@ -13,36 +12,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 from PIL import Image
+
+from convert_fixtures import digest, export_tiny_style_model, photo
 
 from translation.atomic import TEMP_PREFIX
 from translation.cli import main
 from translation.convert import ConvertOptions, convert
 from translation.imaging.io import read_image, write_image
-from translation.export import export_generator
-from translation.networks import GeneratorConfig, build_generator
 from translation.runtime import Engine
 
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    config = GeneratorConfig.named("resnet_1blocks", ngf=4)
-    folder = tmp_path_factory.mktemp("convert-models")
-    return export_generator(build_generator(config), folder / "tiny.onnx", task="style-transfer", config=config)
-
-
-def photo(height: int, width: int, seed: int = 0) -> np.ndarray:
-    y, x = np.mgrid[0:height, 0:width]
-    phase = seed * 0.7
-    base = np.stack([np.sin(x / 9.0 + phase), np.cos(y / 7.0 + phase), np.sin((x + y) / 13.0)], -1)
-    return np.round((base * 0.5 + 0.5) * 255).astype(np.uint8)
-
-
-def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return export_tiny_style_model(tmp_path_factory.mktemp("convert-models"))
 
 
 def run_cli(*args) -> int:
@@ -136,7 +119,7 @@ def test_recursive_filters_templates_and_symlink_loops(model, tmp_path, capsys):
     out = tmp_path / "out"
     assert run_cli("--model", model, src, "-o", out, "-r", "--exclude", "skip_*", "--name", "{stem}_{model}",
                    "--format", "jpg", "--quality", "80") == 0
-    assert f"ignoring 1 file(s) without an image suffix ({src / 'sub' / 'readme.txt'})" in capsys.readouterr().err
+    assert f"ignoring 1 file(s) without an image or video suffix ({src / 'sub' / 'readme.txt'})" in capsys.readouterr().err
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
         "a_tiny.jpg", "deeper/x/d_tiny.jpg", "sub/b_tiny.jpg"]
     assert read_image(out / "deeper" / "x" / "d_tiny.jpg").rgb.shape == (20, 16, 3)

@@ -16,10 +16,10 @@ SOURCE_ROOTS = {"translation": REPO_ROOT / "translation", "translation.app": REP
 # Floors from the ground up (docs/ARCHITECTURE.md): a module may import its own floor and those below.
 FLOORS = [
     {"errors", "atomic"},
-    {"imaging", "metrics", "losses", "default_models", "examples"},
+    {"imaging", "metrics", "sliced_wasserstein", "losses", "default_models", "examples"},
     {"tasks", "networks"},
     {"data", "runtime"},
-    {"training", "export", "evaluation", "convert", "quantize", "collections"},
+    {"training", "export", "evaluation", "convert", "convert_ray", "quantize", "collections", "video"},
     {"recipes"},
     {"", "__main__", "cli", "commands", "app"},   # the faces: CLI and web app ("" is the package itself)
 ]

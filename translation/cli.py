@@ -17,7 +17,7 @@ from .errors import TranslationError
 COMMANDS = {
     "train": "train pix2pix (paired) or CycleGAN (unpaired) on your own images",
     "export": "export a trained generator (ours or a reference checkpoint) to ONNX",
-    "convert": "translate whole folders of images with an ONNX model",
+    "convert": "translate whole folders of images and videos with an ONNX model",
     "models": "list the available models and their metadata",
     "quantize": "make an INT8 (static QDQ) variant of an ONNX model for faster CPU inference",
     "eval": "measure a model on held-out photographs (PSNR, SSIM, ...)",

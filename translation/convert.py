@@ -1,9 +1,10 @@
-"""Batch conversion: files and folders in, a mirrored folder tree of translated images out.
+"""Batch conversion: files and folders in, a mirrored folder tree of translated images (and videos) out.
 
 Decoding (with the task's pre-processing) and encoding (with its post-processing) run in worker
 threads around the inference loop, through bounded queues, so the engine rarely waits and memory
 stays bounded. Every output is written atomically and existing outputs are skipped, so an
 interrupted run (Ctrl-C, SIGKILL, power loss) is finished by running the same command again.
+Video files (``translation.video``) go one after the other through ``translate_video``, after the images.
 """
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ from PIL import Image
 
 from .atomic import TEMP_PREFIX
 from .imaging.files import is_image_path, list_files
-from .imaging.io import DEFAULT_MAX_PIXELS, write_image
+from .imaging.io import DEFAULT_MAX_PIXELS, LoadedImage, write_image
 from .errors import TranslationError
+from .runtime.bands import write_in_bands, writes_in_bands
 from .runtime.engine import Engine
-from .runtime.pipeline import DEFAULT_OVERLAP, Prepared, finish_image, infer, prepare_image
+from .runtime.pipeline import DEFAULT_OVERLAP, Prepared, finish_image, infer, load, prepare_image
+from .video import CONTAINERS, VideoOptions, is_video_path
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,10 @@ class ConvertOptions:
     max_pixels: int | None = DEFAULT_MAX_PIXELS
     workers: int = 2                       # decode threads and encode threads (each)
     pixel_budget: int = 24_000_000         # pixels of the images in flight at once (at least one image)
+    band_pixels: int = 16_000_000          # larger outputs are made and written in row bands (PNG) when the
+                                           # task allows; others larger than max_pixels are refused
+    video: VideoOptions = VideoOptions()   # stabilisation, encoder, quality, limits
+    video_format: str | None = None        # container of the output videos (mp4, mkv, ...); None: the input's
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ class Plan:
     todo: list[Job]
     done: list[Job]                                   # outputs already present (resume)
     missing: list[tuple[Path, str]]                   # inputs that do not exist
-    not_images: list[Path] = field(default_factory=list)  # files in the folders without an image suffix
+    not_images: list[Path] = field(default_factory=list)  # files in the folders without an image or video suffix
 
 
 # ------------------------------------------------------------------------------------ finding inputs
@@ -111,7 +118,7 @@ def collect_inputs(inputs: Sequence[str | Path], options: ConvertOptions, *, ski
             inside = [d for d in skip if root in d.parents]  # an output folder below this input folder
             for path in list_files(given, recursive=options.recursive, skip_dirs=inside):
                 rel = path.relative_to(given)
-                if not is_image_path(path):
+                if not (is_image_path(path) or is_video_path(path)):
                     if not_images is not None:
                         not_images.append(path)
                     continue
@@ -140,6 +147,20 @@ def check_format(output_format: str) -> str:
     return fmt
 
 
+def check_video_format(video_format: str | None) -> str | None:
+    fmt = str(video_format).lower().lstrip(".") if video_format else None
+    if fmt is not None and fmt not in CONTAINERS:
+        raise TranslationError(f"unknown video format {video_format!r}; choose one of {', '.join(CONTAINERS)}")
+    return fmt
+
+
+def output_format(source: Path, image_format: str, video_format: str | None) -> str:
+    """The output suffix for ``source``: videos keep their container unless ``video_format`` says otherwise."""
+    if is_video_path(source):
+        return video_format or source.suffix.lower().lstrip(".")
+    return image_format
+
+
 def output_name(template: str, source: Path, model: str, task: str, fmt: str) -> str:
     fields = {"stem": source.stem, "model": model, "task": task, "ext": source.suffix.lstrip(".").lower()}
     for _, name, _, _ in string.Formatter().parse(template):
@@ -158,7 +179,7 @@ def output_name(template: str, source: Path, model: str, task: str, fmt: str) ->
 def plan_jobs(inputs: Sequence[str | Path], out_dir: str | Path, *, model: str, task: str,
               options: ConvertOptions) -> Plan:
     """Map every input image to its output path; refuse plans that would overwrite inputs."""
-    fmt = check_format(options.format)
+    fmt, video_fmt = check_format(options.format), check_video_format(options.video_format)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise TranslationError(f"{out_dir}: the output location is a file, not a folder")
@@ -169,7 +190,8 @@ def plan_jobs(inputs: Sequence[str | Path], out_dir: str | Path, *, model: str, 
     jobs: list[Job] = []
     claimed: dict[str, Path] = {}
     for path, rel in found:
-        output = out_dir / rel.parent / output_name(options.name_template, path, model, task, fmt)
+        output = out_dir / rel.parent / output_name(options.name_template, path, model, task,
+                                                    output_format(path, fmt, video_fmt))
         real = os.path.realpath(output)
         if real in sources:
             raise TranslationError(f"{output}: would overwrite the input {sources[real]}; choose another "
@@ -218,17 +240,33 @@ def _reason(exc: BaseException, source: Path) -> str:
 
 
 ResultCallback = Callable[[Job, str, "str | None"], None]   # (job, "converted" | "failed", reason)
+FramesCallback = Callable[[Job, int, int], None]            # (video job, frames written, frames in it or 0)
 
 
-def image_pixels(path: Path) -> int:
-    """Pixels of an image from its header alone (0 when unreadable: decoding will report why)."""
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) of an image from its header alone ((0, 0) when unreadable: decoding will report why)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as image:
-                return image.width * image.height
+                return image.width, image.height
     except Exception:  # noqa: BLE001 - only an estimate for memory planning
-        return 0
+        return 0, 0
+
+
+def image_pixels(path: Path) -> int:
+    """Pixels of an image from its header alone (0 when unreadable: decoding will report why)."""
+    width, height = image_size(path)
+    return width * height
+
+
+def _too_large_in_memory(job: Job, width: int, height: int, limit: int, spec, sketch_from_photo: bool) -> str:
+    """Why an output larger than ``--max-pixels`` is refused: it would have to be held whole."""
+    fix = ("write it as PNG (--format png), which is written in row bands"
+           if writes_in_bands(spec, ".png", sketch_from_photo=sketch_from_photo) else
+           "it cannot be written in row bands (the task needs the whole image)")
+    return (f"{job.source}: the {width}x{height} output ({width * height / 1e6:.3g} Mpx) exceeds the "
+            f"{limit / 1e6:.3g} Mpx limit for an output held in memory; {fix}, or raise --max-pixels")
 
 
 class _Pipeline:
@@ -251,11 +289,46 @@ class _Pipeline:
         self.next_job = 0
         self._next_cost: int | None = None   # pixels of jobs[next_job], once its header has been read
         self.pixels_in_flight = 0
-        self.scale = engine.info.task.scale ** 2
+        self.scale = engine.info.task.scale
+        self.in_bands: set[Job] = set()        # outputs made and written band by band (write_in_bands)
+        self.refused: dict[Job, str] = {}      # outputs too large to hold, that cannot be written in bands
 
-    def _decode(self, job: Job) -> Prepared:
+    def _cost(self, job: Job) -> int:
+        """Pixels ``job`` holds in memory (its output's, or its input's when written in bands)."""
+        width, height = image_size(job.source)
+        pixels, width, height = width * height, width * self.scale, height * self.scale
+        limit, spec = self.options.max_pixels, self.engine.info.task
+        over_limit = limit is not None and width * height > limit
+        if width * height > self.options.band_pixels or over_limit:
+            if writes_in_bands(spec, job.output.suffix, sketch_from_photo=self.options.sketch_from_photo):
+                self.in_bands.add(job)
+                return pixels
+            if over_limit:
+                self.refused[job] = _too_large_in_memory(job, width, height, limit, spec,
+                                                         self.options.sketch_from_photo)
+                return pixels
+        return width * height
+
+    def _decode(self, job: Job) -> Prepared | LoadedImage:
+        if job in self.refused:
+            raise TranslationError(self.refused.pop(job))
+        if job in self.in_bands:
+            return load(job.source, max_pixels=self.options.max_pixels)
         return prepare_image(job.source, self.engine.info, sketch_from_photo=self.options.sketch_from_photo,
                              max_pixels=self.options.max_pixels)
+
+    def _write_in_bands(self, job: Job, cost: int, future: Future) -> None:
+        self.in_bands.discard(job)
+        error = None
+        try:
+            started = time.perf_counter()
+            write_in_bands(future.result(), self.engine, job.output, tile_size=self.options.tile_size,
+                           overlap=self.options.overlap, batch_size=self.options.batch_size)
+            self.summary.inference_seconds += time.perf_counter() - started   # encoding included
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+            error = exc
+        self.pixels_in_flight -= cost
+        self.report(job, error)
 
     def _encode(self, job: Job, prepared: Prepared, output: np.ndarray) -> None:
         result = finish_image(prepared, output, self.engine.info)
@@ -265,7 +338,7 @@ class _Pipeline:
         while len(self.decoding) < 2 * self.workers and self.next_job < len(self.jobs):
             job = self.jobs[self.next_job]
             if self._next_cost is None:  # read the header once, however often the budget makes it wait
-                self._next_cost = image_pixels(job.source) * self.scale
+                self._next_cost = self._cost(job)
             cost = self._next_cost
             busy = self.pixels_in_flight > 0 or self.decoding or self.encoding
             if busy and self.pixels_in_flight + cost > self.options.pixel_budget:
@@ -290,6 +363,9 @@ class _Pipeline:
                     continue
                 job, cost, future = self.decoding.popleft()
                 self._top_up()
+                if job in self.in_bands:
+                    self._write_in_bands(job, cost, future)
+                    continue
                 try:
                     prepared = future.result()
                     started = time.perf_counter()
@@ -310,9 +386,28 @@ class _Pipeline:
             self.encoders.shutdown(wait=True)  # outputs being written finish (atomically) even on Ctrl-C
 
 
+def _run_videos(jobs: Sequence[Job], engine: Engine, options: ConvertOptions, summary: ConvertSummary,
+                report: Callable[[Job, BaseException | None], None], on_frames: FramesCallback | None) -> None:
+    from .video import translate_video  # loads PyAV: only when there are videos
+
+    for job in jobs:
+        progress = (lambda done, total, job=job: on_frames(job, done, total)) if on_frames else None
+        try:
+            video = translate_video(job.source, job.output, engine, options=options.video,
+                                    tile_size=options.tile_size, overlap=options.overlap,
+                                    batch_size=options.batch_size, sketch_from_photo=options.sketch_from_photo,
+                                    progress=progress)
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+            report(job, exc)
+        else:
+            summary.inference_seconds += video.inference_seconds
+            report(job, None)
+
+
 def run_jobs(jobs: Sequence[Job], engine: Engine, options: ConvertOptions,
-             on_result: ResultCallback | None = None) -> ConvertSummary:
-    """Convert ``jobs`` with decode and encode threads overlapping inference; never raises per file."""
+             on_result: ResultCallback | None = None, on_frames: FramesCallback | None = None) -> ConvertSummary:
+    """Convert ``jobs`` with decode and encode threads overlapping inference; never raises per file.
+    Videos among them run after the images, one at a time; ``on_frames`` follows their frames."""
     summary = ConvertSummary()
     started = time.perf_counter()
 
@@ -329,8 +424,10 @@ def run_jobs(jobs: Sequence[Job], engine: Engine, options: ConvertOptions,
         if on_result is not None:
             on_result(job, status, reason)
 
+    videos = [job for job in jobs if is_video_path(job.source)]
     try:
-        _Pipeline(jobs, engine, options, report, summary).run()
+        _Pipeline([job for job in jobs if not is_video_path(job.source)], engine, options, report, summary).run()
+        _run_videos(videos, engine, options, summary, report, on_frames)
     finally:
         summary.seconds = time.perf_counter() - started
     return summary

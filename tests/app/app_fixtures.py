@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -146,3 +147,18 @@ def run_app(models_dir: Path, temp_root: Path, *extra: str, timeout: float = 60.
         app.stop()
         if app.process.returncode not in (0, None):
             print(log_path.read_text(), file=sys.stderr)
+
+
+@contextlib.contextmanager
+def api_client(app: AppProcess):
+    """A gradio_client ``Client`` of ``app`` that keeps its downloads, and the empty folder it leaves in the
+    temp dir for each of them, inside the app's temp root."""
+    from gradio_client import Client
+
+    scratch = app.temp_root / "client-scratch"
+    scratch.mkdir()
+    saved, tempfile.tempdir = tempfile.tempdir, str(scratch)
+    try:
+        yield Client(app.url, verbose=False, download_files=str(app.temp_root / "client-downloads"))
+    finally:
+        tempfile.tempdir = saved

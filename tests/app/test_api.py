@@ -1,7 +1,6 @@
 """`translation app` in a subprocess, driven through its named API endpoints with gradio_client."""
 from __future__ import annotations
 
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -9,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_fixtures import images, run_app, tiny_models  # noqa: F401 - fixtures
+from app_fixtures import api_client, images, run_app, tiny_models  # noqa: F401 - fixtures
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
@@ -27,14 +26,8 @@ def app(tiny_models, tmp_path_factory):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def client(app) -> Client:
-    # gradio_client downloads each result through an empty folder it leaves in the temp dir: keep them here
-    scratch = app.temp_root / "client-scratch"
-    scratch.mkdir()
-    saved, tempfile.tempdir = tempfile.tempdir, str(scratch)
-    try:
-        yield Client(app.url, verbose=False, download_files=str(app.temp_root / "client-downloads"))
-    finally:
-        tempfile.tempdir = saved
+    with api_client(app) as client:
+        yield client
 
 
 def _output(result) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], str]:
@@ -89,7 +82,8 @@ def test_style_directions_and_output_formats(client, images):  # noqa: F811
 
 def test_batch_returns_a_zip(client, images):  # noqa: F811
     files = [handle_file(images["photo"]), handle_file(images["small"]), handle_file(images["not_image"])]
-    archive, summary = client.predict(files, "super-resolution", 0, "png", False, api_name="/batch")
+    archive, summary, gallery = client.predict(files, "super-resolution", 0, "png", False, api_name="/batch")
+    assert [entry["caption"] for entry in gallery] == ["photo.png → photo.png", "small.png → small.png"]
     with zipfile.ZipFile(archive) as zipped:
         assert sorted(zipped.namelist()) == ["photo.png", "small.png"]
         with zipped.open("small.png") as member:

@@ -167,7 +167,7 @@ def test_output_names_stay_in_the_workspace(tmp_path):
 def test_batch_zips_outputs_and_lists_skipped_files(handlers, images):  # noqa: F811
     recorder = Recorder()
     files = [str(images["photo"]), str(images["small"]), str(images["not_image"]), str(images["photo"])]
-    archive, summary = handlers.batch(files, "my-custom", 0, "jpg", False, recorder)
+    archive, summary, _ = handlers.batch(files, "my-custom", 0, "jpg", False, recorder)
     with zipfile.ZipFile(archive) as zipped:
         names = sorted(zipped.namelist())
     assert names == ["photo-2.jpg", "photo.jpg", "small.jpg"]
@@ -255,9 +255,12 @@ def test_model_runs_share_one_bounded_queue(handlers):
     demo = build_demo(handlers, concurrency=2)
     runs = {fn.api_name: fn for fn in demo.fns.values() if fn.api_visibility == "public"}
     assert set(runs) == {"style_transfer", "colorize", "super_resolve", "sketch_to_photo",
-                         "sketch_drawing_to_photo", "custom", "batch"}
+                         "sketch_drawing_to_photo", "sketch_drawing_to_photo_live", "custom", "compare", "batch",
+                         "translate_video"}
     for name, fn in runs.items():
-        assert (fn.concurrency_id, fn.concurrency_limit, fn.preprocess) == ("inference", 2, False), name
+        # the live redraw reads the strokes the sketchpad sent ahead (by id) through Gradio's preprocessing
+        preprocess = name == "sketch_drawing_to_photo_live"
+        assert (fn.concurrency_id, fn.concurrency_limit, fn.preprocess) == ("inference", 2, preprocess), name
 
 
 def test_models_exported_later_appear_on_rescan(tiny_models, tmp_path):  # noqa: F811

@@ -59,6 +59,13 @@ def colorize(client: Client, path: Path):
     return job.result(timeout=REQUEST_TIMEOUT)
 
 
+def live_redraw(client: Client, drawing: Path):
+    """A sketchpad drawing through the live endpoint, as the page sends one on each stroke."""
+    job = client.submit({"background": None, "layers": [], "composite": handle_file(str(drawing))}, True,
+                        "sketch-to-photo", 0, "png", api_name="/sketch_drawing_to_photo_live")
+    return job.result(timeout=REQUEST_TIMEOUT)
+
+
 def app_log(app) -> str:
     return (app.temp_root / "app.log").read_text(errors="replace")
 
@@ -176,6 +183,9 @@ def test_request_paths_cannot_reach_outside_the_workspace(app, tiny_models, tmp_
 @pytest.mark.timeout(300)
 def test_twenty_clients_at_once(app, tmp_path):
     image = write_test_image(tmp_path / "photo64.png", 64, 64)
+    strokes = np.zeros((64, 64, 4), np.uint8)
+    strokes[20:24, 8:56, 3] = 255
+    drawing = write_image(tmp_path / "drawing64.png", strokes)
     process = psutil.Process(app.process.pid)
     rss_before = process.memory_info().rss
     peak, stop = [rss_before], threading.Event()
@@ -190,8 +200,8 @@ def test_twenty_clients_at_once(app, tmp_path):
         client = new_client(app, tmp_path / f"downloads-{index}")
         outcomes = []
         for _ in range(REQUESTS_EACH):
-            try:
-                _, download, _ = colorize(client, image)
+            try:   # every fourth client draws: the live sketch endpoint shares the queue
+                _, download, _ = live_redraw(client, drawing) if index % 4 == 0 else colorize(client, image)
                 shape = read_image(download).rgb.shape
                 outcomes.append(("ok", "") if shape == (64, 64, 3) else ("wrong size", str(shape)))
             except QueueError as exc:
@@ -216,6 +226,7 @@ def test_twenty_clients_at_once(app, tmp_path):
     assert all("queue is full" in message.lower() for kind, message in outcomes if kind == "queue full")
     assert peak[0] < 1.5e9, f"peak RSS {peak[0] / 1e6:.0f} MB"
     assert process.memory_info().rss - rss_before < 300e6, "memory grew by more than 300 MB"
+    assert app_log(app)[log_start:].count("live redraw: ") >= 5, "the drawing clients were served too"
     # served normally afterwards
     client = new_client(app, tmp_path / "downloads-after")
     assert read_image(colorize(client, image)[1]).rgb.shape == (64, 64, 3)

@@ -28,7 +28,7 @@ def test_torchrun_two_processes_write_one_checkpoint_set(aligned_data, tmp_path)
     # 16 images over 2 processes: 8 steps per epoch, 2 epochs.
     assert [step for step, _ in list_checkpoints(run)] == [15, 16]  # every 5 steps, the newest 2, the end
     assert sorted(p.name for p in run.iterdir()) == [
-        "checkpoints", "config.json", "latest_net_G.pth", "losses.jsonl", "metrics.jsonl", "samples"]
+        "checkpoints", "config.json", "latest_net_G.pth", "losses.jsonl", "metrics.jsonl", "samples", "tensorboard"]
     assert not list((run / "checkpoints").glob(".tmp-*"))
     assert [json.loads(line)["step"] for line in (run / "losses.jsonl").read_text().splitlines()] == list(range(1, 17))
     assert [json.loads(line)["epoch"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [0, 1, 2]

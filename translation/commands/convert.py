@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
+
+from .video_flags import VIDEO_HELP, HelpFormatter, add_video_arguments, frames_bar, video_options
 
 EPILOG = """\
 examples:
@@ -15,13 +18,22 @@ Outputs mirror the input folder tree. Existing outputs are skipped, so re-runnin
 command finishes the rest (--overwrite redoes everything). Files that cannot be read are reported
 on one line each and skipped; the exit code is 1 when any file failed. Inputs are never modified:
 a plan that would write over an input is refused.
+
+On a Ray cluster (pip install 'translation[ray]'; inputs and output on a filesystem every node sees):
+  ray start --head                      # once per cluster (or KubeRay on Kubernetes)
+  translation convert --model colorization photos/ -o out/ -r --ray auto
+  translation convert --model super-resolution photos/ -o big/ --ray ray://head:10001 --actors 8
+
+--ray lists the inputs once on this machine and converts them in a pool of Ray actors that each open
+the model once (one GPU each where the cluster has GPUs, else --threads CPU threads each); skipping,
+atomic writes, error lines and the exit code are those of a local run.
 """
 
 
 def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> None:
     parser = subparsers.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".",
-                                   epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and/or folders")
+                                   epilog=EPILOG + "\n" + VIDEO_HELP, formatter_class=HelpFormatter)
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image and video files and/or folders")
     parser.add_argument("-m", "--model", required=True, metavar="NAME_OR_PATH",
                         help="a model name (see `translation models`) or a path to an .onnx file")
     parser.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="folder for the results")
@@ -49,11 +61,22 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
     perf.add_argument("--providers", default=None, metavar="LIST",
                       help="ONNX Runtime execution providers, comma-separated (overrides --device)")
     perf.add_argument("--threads", type=int, default=None,
-                      help="inference threads (default: the number of physical cores)")
+                      help="inference threads (default: the number of physical cores; with --ray: per actor, "
+                           "default 2)")
     perf.add_argument("--workers", type=int, default=2,
                       help="decode and encode threads each, running beside inference (default: 2)")
     perf.add_argument("--max-pixels", type=int, default=None,
-                      help="refuse images with more pixels than this (default: 64 million)")
+                      help="refuse images with more pixels than this, and larger outputs that would be held "
+                           "in memory whole (default: 64 million); PNG outputs of pixel-wise tasks such as "
+                           "super-resolution over 16 million pixels are written in row bands instead")
+    add_video_arguments(parser)
+    cluster = parser.add_argument_group("cluster (Ray)")
+    cluster.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                         help="convert on a Ray cluster: 'auto' (the running cluster), ray://HOST:10001, or no "
+                              "value ($RAY_ADDRESS or a running cluster, else a local one for this run)")
+    cluster.add_argument("--actors", type=int, default=None,
+                         help="with --ray: actors converting at once, each with the model open (default: the "
+                              "cluster's GPUs, or its CPUs divided by --threads)")
     parser.add_argument("--models", action="append", default=[], metavar="DIR",
                         help="extra folder with .onnx models (repeatable)")
     parser.set_defaults(handler=run)
@@ -65,26 +88,44 @@ def providers_for(device: str, providers: str | None) -> str | None:
     return {"auto": None, "cpu": "cpu", "cuda": "cuda,cpu"}[device]
 
 
-def run(args: argparse.Namespace) -> int:
+def _with_progress(total: int, convert):
+    """``convert(on_result)`` under a progress bar that also prints each failure on its own line."""
     from tqdm import tqdm
 
+    with tqdm(total=total, unit="img", dynamic_ncols=True, file=sys.stderr) as bar:
+        def on_result(job, status: str, reason: str | None) -> None:
+            if status == "failed":
+                bar.write(f"failed: {job.source}: {reason}", file=sys.stderr)
+            bar.update(1)
+
+        return convert(on_result)
+
+
+def run(args: argparse.Namespace) -> int:
     from ..convert import ConvertOptions, plan_jobs, remove_stale_temp_files, run_jobs
     from ..imaging.io import DEFAULT_MAX_PIXELS
     from ..runtime import Engine, resolve_model
 
+    video, video_format = video_options(args)
     options = ConvertOptions(
         recursive=args.recursive, include=tuple(args.include), exclude=tuple(args.exclude),
         name_template=args.name, format=args.format, quality=args.quality, tile_size=args.tile_size,
         overlap=args.overlap, batch_size=args.batch_size, overwrite=args.overwrite,
         sketch_from_photo=args.sketch_from_photo, workers=args.workers,
-        max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS)
+        max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS, video=video, video_format=video_format)
+    if args.ray is not None:
+        ray_address(args.ray)   # before anything is planned: an input read as the address is a mistake
+    elif args.actors is not None:
+        from ..errors import TranslationError
+
+        raise TranslationError("--actors sets the size of a Ray actor pool: use it with --ray")
     info = resolve_model(args.model, args.models)
     plan = plan_jobs(args.inputs, args.output, model=info.name, task=info.task.name, options=options)
     for path, reason in plan.missing:
         print(f"failed: {path}: {reason}", file=sys.stderr)
     if plan.not_images:
         names = ", ".join(str(p) for p in plan.not_images[:3]) + (", ..." if len(plan.not_images) > 3 else "")
-        print(f"ignoring {len(plan.not_images)} file(s) without an image suffix ({names}); "
+        print(f"ignoring {len(plan.not_images)} file(s) without an image or video suffix ({names}); "
               "name a file on the command line to try it anyway", file=sys.stderr)
     if plan.done:
         print(f"skipping {len(plan.done)} image(s) already converted (--overwrite redoes them)", file=sys.stderr)
@@ -92,21 +133,46 @@ def run(args: argparse.Namespace) -> int:
         print(f"nothing to convert; {len(plan.done)} done, {len(plan.missing)} missing", file=sys.stderr)
         return 1 if plan.missing else 0
     remove_stale_temp_files(plan.todo)
-    engine = Engine(info, providers=providers_for(args.device, args.providers), threads=args.threads)
-    print(f"{info.name} ({info.task.name}, {info.network}) on {engine.device}, {engine.threads} threads: "
-          f"{len(plan.todo)} image(s) -> {args.output}", file=sys.stderr)
-
-    with tqdm(total=len(plan.todo), unit="img", dynamic_ncols=True, file=sys.stderr) as bar:
-        def on_result(job, status: str, reason: str | None) -> None:
-            if status == "failed":
-                bar.write(f"failed: {job.source}: {reason}", file=sys.stderr)
-            bar.update(1)
-
-        summary = run_jobs(plan.todo, engine, options, on_result)
-    summary.skipped = len(plan.done)
+    if args.ray is not None:
+        summary = _run_on_ray(args, info, plan, options)
+    else:
+        # no warm-up run: the first image does that work itself (a one-image run would pay twice)
+        engine = Engine(info, providers=providers_for(args.device, args.providers), threads=args.threads,
+                        warmup=False)
+        print(f"{info.name} ({info.task.name}, {info.network}) on {engine.device}, {engine.threads} threads: "
+              f"{len(plan.todo)} image(s) -> {args.output}", file=sys.stderr)
+        with frames_bar() as on_frames:
+            summary = _with_progress(len(plan.todo),
+                                     lambda on_result: run_jobs(plan.todo, engine, options, on_result, on_frames))
+    summary.skipped += len(plan.done)
     summary.failed += len(plan.missing)
     print(summary.line(), file=sys.stderr)
     if summary.converted and summary.seconds > 0:
         logging.getLogger(__name__).debug("inference busy %.0f%% of the run",
                                           100 * summary.inference_seconds / summary.seconds)
     return 1 if summary.failed else 0
+
+
+def ray_address(value: str) -> str:
+    """The --ray value checked: 'auto', 'local', ray://HOST:PORT, HOST:PORT or nothing."""
+    from ..errors import TranslationError
+
+    if value in ("", "auto", "local") or value.startswith("ray://") or re.fullmatch(r"[\w.\-\[\]:]+:\d+", value):
+        return value
+    raise TranslationError(f"--ray {value!r} is not a Ray address (auto, ray://HOST:10001 or HOST:6379); an input "
+                           "right after --ray is read as its address: put --ray after the inputs or write --ray=ADDRESS")
+
+
+def _run_on_ray(args: argparse.Namespace, info, plan, options):
+    from ..convert_ray import RayOptions, ray_session, run_jobs_on_ray
+    from ..errors import TranslationError
+
+    if args.providers:
+        raise TranslationError("--providers is for local runs; with --ray use --device (auto, cpu or cuda)")
+    ray_options = RayOptions(address=ray_address(args.ray) or None, actors=args.actors, threads=args.threads,
+                             device=args.device)
+    with ray_session(ray_options.address):
+        print(f"{info.name} ({info.task.name}, {info.network}) on Ray: {len(plan.todo)} image(s) -> {args.output}",
+              file=sys.stderr)
+        return _with_progress(len(plan.todo), lambda on_result: run_jobs_on_ray(plan.todo, info, options,
+                                                                                ray_options, on_result))

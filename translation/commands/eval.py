@@ -6,8 +6,9 @@ import json
 import textwrap
 
 EXAMPLE = """\
-example:
+examples:
   translation eval --model super-resolution --photos held-out/ --json sr-metrics.json
+  translation eval --model my-cut.onnx --photos photos/val --target art/val      # unpaired, no way back
 """
 
 
@@ -30,6 +31,11 @@ def register(subparsers, name: str, help: str) -> None:
     parser.add_argument("--back-model", help="the opposite direction, for cycle reconstruction (style transfer)")
     parser.add_argument("--photos", help="folder of held-out photos (default: the prepared collection's "
                                          "validation photos, see `translation data prepare`)")
+    parser.add_argument("--target", metavar="DIR",
+                        help="images of the domain the model translates into (e.g. held-out artworks for photo -> "
+                             "art): adds swd, the sliced Wasserstein distance of the outputs' Laplacian-pyramid "
+                             "patches to theirs (lower is better; needs no downloaded weights), and swd_input, "
+                             "that of the untranslated photos; enough for a model without --back-model (CUT)")
     parser.add_argument("--models", action="append", default=[], metavar="DIR", help="extra model folder")
     parser.add_argument("--max-side", type=int, default=512, help="photos are shrunk to this long side (default 512)")
     parser.add_argument("--json", metavar="FILE", help="also write per-image and mean metrics as JSON")
@@ -52,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine(args.model, extra_dirs=args.models)
     back = Engine(args.back_model, extra_dirs=args.models) if args.back_model else None
     with tqdm(total=len(photos), desc=f"eval {engine.info.name}", unit="img") as bar:
-        result = evaluate(engine, photos, back_model=back, max_side=args.max_side,
-                          progress=lambda done, total: bar.update(done - bar.n))
+        result = evaluate(engine, photos, back_model=back, target=list_photos(args.target) if args.target else (),
+                          max_side=args.max_side, progress=lambda done, total: bar.update(done - bar.n))
     print(f"{result.model} ({result.task}) on {result.images} photos:")
     for key, value in result.summary.items():
         print(f"  {key:22s} {value:8.4f}")

@@ -31,12 +31,16 @@ outputs (RUN_DIR = --out, default runs/{model}-<name of DATA>):
   RUN_DIR/config.json              the full training configuration
   RUN_DIR/checkpoints/step_*.pt    training checkpoints (the newest --keep): for --resume and `translation export`
   RUN_DIR/checkpoints/best.pt      the generators of the epoch with the best validation score (PSNR; CycleGAN:
-                                   cycle PSNR), never rotated: `translation export RUN_DIR --checkpoint best`
+                                   cycle PSNR; CUT: the lowest distance to B), never rotated:
+                                   `translation export RUN_DIR --checkpoint best`
 {weights}
                                    (with --ema: the averaged weights, as validation and the samples use)
   RUN_DIR/losses.jsonl             losses every --log-every iterations
   RUN_DIR/metrics.jsonl            validation before training and after each epoch: L1 / PSNR / SSIM (paired
-                                   data), cycle PSNR A -> B -> A and B -> A -> B (CycleGAN)
+                                   data), cycle PSNR A -> B -> A and B -> A -> B (CycleGAN), the sliced
+                                   Wasserstein distance of G(held-out A) to the held-out B (CUT: swd)
+  RUN_DIR/tensorboard/             the same for TensorBoard (`tensorboard --logdir runs/`): losses, learning
+                                   rates, validation, images/s, sample grids, the configuration as hparams
   RUN_DIR/samples/step_*.png       input | output | target grids every --sample-every iterations
 
 multi-GPU / multi-node: launch the same command with torchrun, e.g.
@@ -182,6 +186,10 @@ def _add_options(p: argparse.ArgumentParser, family: type[Family]) -> None:
     run.add_argument("--keep", type=int, help="keep the newest K checkpoints (0: all)" + default("keep"))
     run.add_argument("--sample-every", type=int, help="sample grid every N iterations" + default("sample_every"))
     run.add_argument("--log-every", type=int, help="append losses every N iterations" + default("log_every"))
+    run.add_argument("--no-tensorboard", dest="tensorboard", action="store_false",
+                     help="no TensorBoard event files (by default RUN_DIR/tensorboard/ gets every loss, learning "
+                          "rate, validation score, images/s, the sample grids and the configuration: "
+                          "`tensorboard --logdir runs/`)")
     run.add_argument("--resume", action="store_true",
                      help="continue the run in --out from its newest complete checkpoint (options not given "
                           "again are taken from that run)")
@@ -195,11 +203,11 @@ def _add_family_options(p: argparse.ArgumentParser, family: type[Family]) -> Non
     group = p.add_argument_group(f"{family.name} options")
     for field in fields:
         flag = "--" + field.name.replace("_", "-")
-        help_text = f"{field.metadata['help']} (default: {field.default})"
-        if isinstance(field.default, bool):
+        help_text = f"{field.metadata['help']} (default: {field.metadata['shown']})"
+        if field.metadata["kind"] is bool:
             group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
         else:
-            group.add_argument(flag, type=type(field.default), help=help_text)
+            group.add_argument(flag, type=field.metadata["kind"], help=help_text)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

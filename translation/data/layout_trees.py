@@ -28,7 +28,7 @@ PHOTOS_TREE = """\
     └── ...              or DATA/train/ + DATA/val/"""
 
 UNPAIRED_TREE = """\
-  unpaired (CycleGAN; the two folders may hold different numbers of images):
+  unpaired (CycleGAN, CUT; the two folders may hold different numbers of images):
     DATA/
     ├── trainA/  horse1.jpg horse2.jpg ...
     ├── trainB/  zebra1.jpg ...

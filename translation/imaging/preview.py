@@ -22,3 +22,17 @@ def preview_pixels(image: LoadedImage, size: tuple[int, int]) -> np.ndarray:
         shrinking = size[0] < pixels.shape[1]
         pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
     return pixels
+
+
+def side_by_side(images: list[LoadedImage], height: int, gap: int = 6) -> np.ndarray:
+    """``images`` at one height (``height``, or the tallest one's if less), left to right on white with
+    ``gap`` pixels between them: one 8-bit RGB thumbnail (alpha composited over white)."""
+    height = min(height, max(image.height for image in images))
+    tiles = []
+    for image in images:
+        pixels = preview_pixels(image, (max(1, round(image.width * height / image.height)), height))
+        if pixels.shape[2] == 4:
+            alpha = pixels[:, :, 3:].astype(np.float32) / 255.0
+            pixels = np.rint(pixels[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+        tiles += [pixels, np.full((height, gap, 3), 255, np.uint8)]
+    return np.concatenate(tiles[:-1], axis=1)

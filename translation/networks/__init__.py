@@ -19,6 +19,7 @@ from .resnet import ResnetGenerator
 from .spectral import apply_spectral_norm
 from .unet import UnetGenerator
 from .pixel_shuffle import PixelShuffleGenerator  # noqa: I001 - after the reference networks in --netG's list
+from .antialias import AntialiasedResnetGenerator  # noqa: I001 - CUT's reference layout, last in the list
 
 
 def build_generator(config: GeneratorConfig, *, initialise: bool = True) -> nn.Module:
@@ -48,7 +49,7 @@ def count_parameters(net: nn.Module) -> int:
 
 
 __all__ = [
-    "DiscriminatorConfig", "GeneratorConfig", "PatchDiscriminator", "PixelDiscriminator", "PixelShuffleGenerator",
+    "AntialiasedResnetGenerator", "DiscriminatorConfig", "GeneratorConfig", "PatchDiscriminator", "PixelDiscriminator", "PixelShuffleGenerator",
     "ResnetGenerator", "UnetGenerator", "build_discriminator", "build_generator", "count_parameters", "create_discriminator",
     "create_generator", "discriminator_names", "generator_names", "init_weights", "register_discriminator",
     "register_generator",

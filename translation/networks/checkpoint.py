@@ -115,7 +115,8 @@ def detect_generator_config(state_dict: dict[str, torch.Tensor], **overrides: An
         # A dropout layer inside the blocks shifts the second conv from index 5 to 6.
         dropout = any(k.endswith(".conv_block.6.weight") and sd[k].ndim == 4 for k in sd)  # a conv, not a norm
         resize = any(re.fullmatch(r"model\.\d+\.conv\.weight", k) for k in sd)  # ResizeConv2d up-sampling
-        detected = dict(name=f"resnet_{len(blocks)}blocks", in_channels=first.shape[1],
+        antialias = "_antialias" if any(k.endswith(".filt") for k in sd) else ""  # CUT's blur-pool layout
+        detected = dict(name=f"resnet_{len(blocks)}blocks{antialias}", in_channels=first.shape[1],
                         out_channels=sd[conv_keys[-1]].shape[0], ngf=first.shape[0],
                         norm=_norm_from_keys(sd, conv_keys[1:3]), dropout=dropout,
                         upsample="resize" if resize else "transpose")

@@ -63,12 +63,21 @@ class ResnetGenerator(Generator):
     def encode(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
         """The outputs of ``self.model[i]`` for each ``i`` in ``layers`` (ascending indices), the rest of the
         network not run: the features PatchNCE compares (CUT). Adds no weights; the keys stay as they are."""
+        return self._run(x, layers, self.model[:max(layers) + 1])[1]
+
+    def forward_with_features(self, x: torch.Tensor, layers: Sequence[int]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``forward(x)`` and, from the same pass, the features ``encode(x, layers)`` would give."""
+        y, features = self._run(x, layers, self.model)
+        return ((x + y).clamp(-1.0, 1.0) if self.residual else y), features
+
+    @staticmethod
+    def _run(x: torch.Tensor, layers: Sequence[int], modules: nn.Sequential) -> tuple[torch.Tensor, list[torch.Tensor]]:
         features = []
-        for index, layer in enumerate(self.model[:max(layers) + 1]):
+        for index, layer in enumerate(modules):
             x = layer(x)
             if index in layers:
                 features.append(x)
-        return features
+        return x, features
 
     def paper_layers(self) -> list[int]:
         """The layers CUT (Park et al. 2020) takes its features from: the (padded) input pixels, the two

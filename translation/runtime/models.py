@@ -6,6 +6,7 @@ the graph (where the weights are) instead of loading it.
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -14,9 +15,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
-
-import onnx
-from google.protobuf.message import DecodeError
 
 from ..atomic import TEMP_PREFIX
 from ..default_models import MODELS_DIR
@@ -165,13 +163,56 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     try:
         with open(path, "rb") as handle:
             header = _top_level_fields(handle, os.fstat(handle.fileno()).st_size)
-        model = onnx.ModelProto()
-        model.ParseFromString(header)
-    except (OSError, ValueError, DecodeError) as exc:
+        ir_version, metadata = _ir_version_and_metadata(header)
+    except (OSError, ValueError) as exc:
         raise TranslationError(f"{path}: not a readable ONNX model ({exc})") from None
-    if not model.ir_version:
+    if not ir_version:
         raise TranslationError(f"{path}: not an ONNX model (no IR version)")
-    return {prop.key: prop.value for prop in model.metadata_props}
+    return metadata
+
+
+_IR_VERSION, _METADATA_PROPS = 1, 14   # ModelProto field numbers (onnx.proto); key = 1, value = 2 in each prop
+
+
+def _ir_version_and_metadata(fields: bytes) -> tuple[int, dict[str, str]]:
+    """ModelProto's ir_version and metadata_props from its top-level fields, read off the wire format
+    (importing the onnx package for this would cost seconds of start-up: it loads ml_dtypes and more)."""
+    ir_version, metadata = 0, {}
+    for number, value in _fields(fields):
+        if number == _IR_VERSION and isinstance(value, int):
+            ir_version = value
+        elif number == _METADATA_PROPS and isinstance(value, bytes):
+            entry = {n: v for n, v in _fields(value) if isinstance(v, bytes)}
+            try:
+                metadata[entry.get(1, b"").decode()] = entry.get(2, b"").decode()
+            except UnicodeDecodeError:
+                raise ValueError("metadata is not UTF-8 text") from None
+    return ir_version, metadata
+
+
+def _fields(data: bytes):
+    """(field number, int or bytes) of each field of a protobuf message."""
+    handle = io.BytesIO(data)
+    while handle.tell() < len(data):
+        tag = _read_varint(handle)
+        number, wire_type = tag >> 3, tag & 7
+        if number == 0:
+            raise ValueError("field number 0: not protobuf")
+        if wire_type == 0:
+            yield number, _read_varint(handle)
+        elif wire_type in (1, 5):
+            raw = handle.read(8 if wire_type == 1 else 4)
+            if len(raw) < (8 if wire_type == 1 else 4):
+                raise ValueError("file is truncated")
+            yield number, raw
+        elif wire_type == 2:
+            length = _read_varint(handle)
+            raw = handle.read(length)
+            if len(raw) < length:
+                raise ValueError("file is truncated")
+            yield number, raw
+        else:
+            raise ValueError(f"unexpected protobuf wire type {wire_type}")
 
 
 def _top_level_fields(handle: BinaryIO, size: int) -> bytes:

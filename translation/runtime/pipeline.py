@@ -84,7 +84,7 @@ def infer(prepared: Prepared, engine: Engine, *, tile_size: int | None = None,
                      batch_size=batch_size or engine.preferred_batch_size, progress=progress)
 
 
-def _quantise(rgb: np.ndarray, bits: int) -> np.ndarray:
+def quantise(rgb: np.ndarray, bits: int) -> np.ndarray:
     """float [0, 1] -> uint8 / uint16, in place where possible (large images: no float temporaries)."""
     if rgb.dtype != np.float32 or not rgb.flags.writeable:
         rgb = rgb.astype(np.float32)
@@ -98,7 +98,7 @@ def _quantise(rgb: np.ndarray, bits: int) -> np.ndarray:
 def finish_image(prepared: Prepared, output: np.ndarray, info: ModelInfo) -> LoadedImage:
     """Network output -> pixels at the source's bit depth, with the source's alpha re-attached."""
     source = prepared.source
-    pixels = _quantise(finish(info.task, output, prepared.context), source.bit_depth)
+    pixels = quantise(finish(info.task, output, prepared.context), source.bit_depth)
     alpha = source.alpha
     if alpha is not None and alpha.shape != pixels.shape[:2]:
         height, width = pixels.shape[:2]

@@ -101,12 +101,28 @@ def plan_tiles(height: int, width: int, *, multiple: int, tile: int, overlap: in
 
 def extract_tile(image: np.ndarray, plan: TilePlan, i: int, j: int) -> np.ndarray:
     """The C x tile x tile input of tile (i, j); parts beyond the image are mirrored (reflect padding)."""
-    y, x = plan.rows.starts[i], plan.cols.starts[j]
+    return _padded_crop(image, plan.rows.starts[i], plan.cols.starts[j], plan)
+
+
+def _padded_crop(image: np.ndarray, y: int, x: int, plan: TilePlan) -> np.ndarray:
     crop = image[:, y:y + plan.rows.tile, x:x + plan.cols.tile]
     pad_h, pad_w = plan.rows.tile - crop.shape[1], plan.cols.tile - crop.shape[2]
     if pad_h or pad_w:
         crop = np.pad(crop, ((0, 0), (0, pad_h), (0, pad_w)), mode="reflect")
     return crop
+
+
+def _run_batch(run: Callable[[np.ndarray], np.ndarray], tiles: list[np.ndarray], plan: TilePlan,
+               batch_size: int) -> np.ndarray:
+    """``run`` on a batch of tiles; a short last batch is padded, so the network always sees one shape."""
+    if plan.count > batch_size:
+        tiles = tiles + [tiles[-1]] * (batch_size - len(tiles))
+    batch = np.stack(tiles)
+    result = run(batch)
+    if result.shape[0] != batch.shape[0] or result.shape[2:] != batch.shape[2:]:
+        raise TranslationError(f"the model changed the tile size ({batch.shape} -> {result.shape}); "
+                               "only size-preserving generators are supported")
+    return result
 
 
 def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, *, multiple: int, tile: int,
@@ -124,14 +140,7 @@ def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, *, mul
 
     def flush() -> None:
         nonlocal output, done
-        tiles = [extract_tile(image, plan, i, j) for i, j in pending]
-        if plan.count > batch_size:  # a short last batch is padded: the network always sees one shape
-            tiles += [tiles[-1]] * (batch_size - len(tiles))
-        batch = np.stack(tiles)
-        result = run(batch)
-        if result.shape[0] != batch.shape[0] or result.shape[2:] != batch.shape[2:]:
-            raise TranslationError(f"the model changed the tile size ({batch.shape} -> {result.shape}); "
-                                   "only size-preserving generators are supported")
+        result = _run_batch(run, [extract_tile(image, plan, i, j) for i, j in pending], plan, batch_size)
         if output is None:
             output = np.zeros((height, width, result.shape[1]), np.float32)
         for (i, j), tile_out in zip(pending, result[:len(pending)]):
@@ -153,12 +162,50 @@ def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, *, mul
     return output.transpose(2, 0, 1)
 
 
-def _accumulate(output: np.ndarray, tile_out: np.ndarray, plan: TilePlan, i: int, j: int) -> None:
-    y, x = plan.rows.starts[i], plan.cols.starts[j]
+def _accumulate(output: np.ndarray, tile_out: np.ndarray, plan: TilePlan, i: int, j: int, *,
+                y: int | None = None) -> None:
+    """Add tile (i, j)'s weighted output into ``output`` at its place (row ``y`` of ``output`` if given)."""
+    y, x = plan.rows.starts[i] if y is None else y, plan.cols.starts[j]
     wy, wx = plan.rows.weights[i], plan.cols.weights[j]
     h, w = len(wy), len(wx)
     tile_hwc = tile_out[:, :h, :w].transpose(1, 2, 0)
     if plan.count == 1:  # the whole image in one piece: just crop the padding away
-        output[:] = tile_hwc
+        output[:h, :w] = tile_hwc
         return
     output[y:y + h, x:x + w] += tile_hwc * (wy[:, None] * wx[None, :])[:, :, None]
+
+
+def run_tiled_bands(run: Callable[[np.ndarray], np.ndarray], rows_of: Callable[[int, int], np.ndarray],
+                    height: int, width: int, *, multiple: int, tile: int, overlap: int = 32, batch_size: int = 1,
+                    progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
+    """``run_tiled`` for an image too large to hold: its input rows come from ``rows_of(y0, y1)``
+    (C x (y1 - y0) x width), and its output leaves in bands of finished rows, top to bottom
+    (rows x width x C', float32), the same values ``run_tiled`` gives. Memory: one row of tiles.
+
+    Tiles are blended in ``run_tiled``'s order, so every pixel sums the same terms in the same order.
+    """
+    plan = plan_tiles(height, width, multiple=multiple, tile=tile, overlap=overlap)
+    rows, cols = plan.rows, plan.cols
+    batch_size = max(1, int(batch_size))
+    buffer: np.ndarray | None = None   # output rows starts[i] .. starts[i] + tile, while row i is added
+    done = 0
+    for i, y in enumerate(rows.starts):
+        band = rows_of(y, min(y + rows.tile, height))
+        for first in range(0, len(cols.starts), batch_size):
+            indices = range(first, min(first + batch_size, len(cols.starts)))
+            result = _run_batch(run, [_padded_crop(band, 0, cols.starts[j], plan) for j in indices], plan,
+                                batch_size)
+            if buffer is None:
+                buffer = np.zeros((rows.tile, width, result.shape[1]), np.float32)
+            for j, tile_out in zip(indices, result):
+                _accumulate(buffer, tile_out, plan, i, j, y=0)
+            done += len(indices)
+            if progress is not None:
+                progress(done, plan.count)
+        del band
+        assert buffer is not None
+        finished = (rows.starts[i + 1] if i + 1 < len(rows.starts) else height) - y
+        carried = np.zeros_like(buffer)
+        carried[:rows.tile - finished] = buffer[finished:]
+        yield buffer[:finished]
+        buffer = carried

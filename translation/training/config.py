@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 # would make a different run.
 RESUMABLE_CHANGES = frozenset({
     "epochs", "epochs_decay", "max_steps", "save_every", "keep", "sample_every", "log_every", "workers",
-    "device", "amp", "cpu_bf16", "channels_last", "compile", "resume", "val_max", "data",
+    "device", "amp", "cpu_bf16", "channels_last", "compile", "resume", "val_max", "data", "tensorboard",
 })
 
 
@@ -77,6 +77,7 @@ class TrainConfig:
     keep: int = 3
     sample_every: int = 1000
     log_every: int = 10
+    tensorboard: bool = True          # RUN_DIR/tensorboard/: event files beside the JSON-lines logs
     resume: bool = False
     # the family's options: its Options dataclass, or a dict of some of them (the rest: its defaults)
     family_options: Any = None

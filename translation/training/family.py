@@ -12,14 +12,16 @@ Declared by the class, read before anything is built (``--help``, the configurat
     generators   the generators it trains, name -> what it maps; each is written as
                  RUN_DIR/latest_net_NAME.pth at the end
     build_data   the data it trains on (training/data.py: paired_data, unpaired_data)
-    best_score   the score of ``validate`` (higher is better) that picks RUN_DIR/checkpoints/best.pt
+    best_score   the score of ``validate`` (higher is better, or lower with ``lower_is_better``) that
+                 picks RUN_DIR/checkpoints/best.pt
 
 Built for a run (``__init__``): its networks and optimizers (discriminators from
 ``config.discriminator``, which carries --spectral-norm) and, if it applies --diffaugment,
-``self.augment = self.diff_augment(...)``. Then per step ``train_step`` (forward, losses, backward,
-optimizer steps; what a discriminator judges passes through ``augmented`` / ``augmented_alike``); for
-the sample grids ``visuals``, and after each epoch ``validate``, both given the generators to show (the
-averages under --ema). The loop does the rest, --ema included.
+``self.augment = self.diff_augment(...)``; ``run_details`` adds to what checkpoints say about the run.
+Then per step ``train_step`` (forward, losses, backward, optimizer steps; what a discriminator judges
+passes through ``augmented`` / ``augmented_alike``); for the sample grids ``visuals``, and after each
+epoch ``validate``, both given the generators to show (the averages under --ema). The loop does the
+rest, --ema included.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..data.augment import sample_seed
+from ..losses import gradient_penalty
 from ..networks import DiscriminatorConfig, GeneratorConfig
 from ..tasks import TaskSpec
 from .config import TrainConfig
@@ -44,9 +47,14 @@ from .metrics import evaluate, evaluating, to_display
 from .pool import ImagePool
 
 
-def option(default: bool | int | float | str, help: str) -> Any:  # noqa: A002 - argparse's word
-    """A field of a family's ``Options``: its default and the help of its command-line flag."""
-    return dataclasses.field(default=default, metadata={"help": help})
+def option(default: bool | int | float | str | None, help: str, *,  # noqa: A002 - argparse's word
+           kind: type | None = None, shown: str | None = None) -> Any:
+    """A field of a family's ``Options``: its default and the help of its command-line flag.
+
+    A default of None is one the family fills in from its other options (in the Options' ``__post_init__``):
+    ``kind`` is then the flag's type and ``shown`` what its help says the default is."""
+    return dataclasses.field(default=default, metadata={"help": help, "kind": kind or type(default),
+                                                        "shown": shown if shown is not None else str(default)})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +76,7 @@ class Family:
     defaults: ClassVar[dict[str, str]]
     generators: ClassVar[dict[str, str]]
     best_score: ClassVar[str] = "psnr"
+    lower_is_better: ClassVar[bool] = False  # of best_score (a distance, not a PSNR)
 
     generator_configs: dict[str, GeneratorConfig]
     discriminator_configs: dict[str, DiscriminatorConfig]
@@ -92,6 +101,10 @@ class Family:
     def train_step(self, batch: dict[str, torch.Tensor],
                    autocast: Callable[[], AbstractContextManager]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def run_details(self) -> dict[str, Any]:
+        """What a checkpoint's ``info`` (and an export's ``training`` metadata) adds about this run's model."""
+        return {}
 
     def visuals(self, batch: dict[str, torch.Tensor], generators: Mapping[str, nn.Module]) -> list[list[torch.Tensor]]:
         raise NotImplementedError
@@ -133,6 +146,24 @@ class Family:
     def augmented_alike(self, *batches: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """``batches`` (a real and a generated one of the same shape) augmented with one draw."""
         return batches if self.augment is None else self.augment.same(*batches)
+
+    def update_discriminator(self, net: nn.Module, forward: Callable[[torch.Tensor], torch.Tensor],
+                             real: torch.Tensor, fake: torch.Tensor,
+                             autocast: Callable[[], AbstractContextManager]) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step of the "D" optimizer for ``net`` (called through ``forward``, e.g. its DDP wrapper):
+        ``real`` judged real, ``fake`` (detached) fake, plus the gradient penalty under wgangp.
+        Returns the two halves of the loss, detached, for the log."""
+        set_requires_grad(net, True)
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        with autocast():
+            loss_fake = self.gan(forward(fake), False)
+            loss_real = self.gan(forward(real), True)
+        loss = 0.5 * (loss_fake + loss_real)
+        if self.config.gan_mode == "wgangp":
+            loss = loss + gradient_penalty(net, real, fake, weight=self.config.lambda_gp)
+        loss.backward()
+        self.optimizers["D"].step()
+        return loss_real.detach(), loss_fake.detach()
 
     def run_eval(self, net: nn.Module, images: torch.Tensor) -> torch.Tensor:
         with evaluating(net):

@@ -8,7 +8,8 @@
 With --ema the loop keeps an average of each generator's weights (ema.py), saved in the checkpoints
 beside the live ones; validation, sample grids and latest_net_NAME.pth use the averages.
 
-RUN_DIR holds config.json, checkpoints/, losses.jsonl, metrics.jsonl, samples/ and latest_net_*.pth.
+RUN_DIR holds config.json, checkpoints/, losses.jsonl, metrics.jsonl, samples/, latest_net_*.pth and, unless
+--no-tensorboard, tensorboard/ (the same losses, scores and samples, images/s and the configuration).
 """
 from __future__ import annotations
 
@@ -25,12 +26,12 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from ..atomic import atomic_path
 from ..data.augment import sample_seed
 from ..data.datasets import EpochSampler
 from ..errors import TranslationError
+from ..imaging.io import write_image
 from ..networks.checkpoint import CHECKPOINT_KIND
 from ..tasks import CUSTOM, get_task
 from . import distributed
@@ -43,7 +44,9 @@ from .ema import EMA
 from .families import get_family
 from .family import Family
 from .fast import plan_speed
-from .metrics import append_jsonl, save_grid, truncate_jsonl
+from .metrics import append_jsonl, grid_picture, truncate_jsonl
+from .progress import RunProgress
+from .tensorboard_log import TensorBoardLog
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +122,8 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
         config.save(run_dir / "config.json")
         log.info("%s; %d batches of %d per epoch per process, %d process(es) on %s (%s)", data.describe,
                  batches_per_epoch, config.batch_size, runtime.world_size, device, speed.describe())
+    board = (TensorBoardLog(run_dir, config, family.best_score, resumed_at=step if resumed is not None else None)
+             if main and config.tensorboard else None)
 
     def to_device(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {k: v.to(device, non_blocking=True, memory_format=family.memory_format)
@@ -130,6 +135,8 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
             log.info("validation at epoch %d, step %d: %s", epoch, step,
                      ", ".join(f"{name} {value:.4g}" for name, value in scores.items()))
             append_jsonl(run_dir / "metrics.jsonl", {"step": step, "epoch": epoch, **scores})
+            if board is not None:
+                board.scalars("validation", scores, step)
             last_scores.update(scores)
             if step > 0:  # the untrained networks are no candidate
                 keep_if_best(scores)
@@ -138,7 +145,7 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
     def keep_if_best(scores: dict[str, float]) -> None:
         nonlocal best
         value = scores[family.best_score]
-        if best is None or value > best["value"]:
+        if best is None or (value < best["value"] if family.lower_is_better else value > best["value"]):
             best = {"metric": family.best_score, "value": value, "step": step, "epoch": completed_epochs()}
             save_best_checkpoint(run_dir, {**_generators_payload(config, family, averages, family.generators),
                                            "info": {**info(), "best": dict(best)}})
@@ -147,15 +154,18 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
     def save_samples() -> None:
         if main:
             rows = [row for batch in sample_batches for row in family.visuals(to_device(batch), shown)]
-            save_grid(run_dir / "samples" / f"step_{step:09d}.png", rows)
+            grid = grid_picture(rows)
+            write_image(run_dir / "samples" / f"step_{step:09d}.png", grid)
+            if board is not None:
+                board.picture("samples", grid, step)
 
     def completed_epochs() -> int:
         # on an epoch's last batch (a checkpoint there, a finished run resumed) ``epoch`` has not moved on yet
         return epoch + (position >= batches_per_epoch)
 
     def info() -> dict[str, Any]:
-        return _info(config, data, step, completed_epochs(), wall_before + time.monotonic() - started,
-                     last_losses, last_scores)
+        return {**_info(config, data, step, completed_epochs(), wall_before + time.monotonic() - started,
+                        last_losses, last_scores), **family.run_details()}
 
     def checkpoint() -> None:
         ranks = runtime.gather({"rng": rng_state(device), **family.rank_state()})
@@ -163,6 +173,8 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
             payload = _checkpoint_payload(config, family, averages, schedulers, step, epoch, position, ranks,
                                           runtime.world_size, info(), best)
             save_checkpoint(run_dir, step, payload, config.keep)
+            if board is not None:
+                board.flush()
         runtime.barrier()
 
     # ---- the loop
@@ -174,7 +186,7 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
     running: dict[str, torch.Tensor] = {}
     running_count = 0
     saved_step = step if resumed is not None else -1
-    bar = tqdm(total=total_steps, initial=step, disable=not (progress and main), unit="it", dynamic_ncols=True)
+    bar = RunProgress(total_steps, step, config.batch_size * runtime.world_size, enabled=progress and main)
     started = time.monotonic()
     if resumed is None:
         validate()  # the starting point, to compare the epochs with
@@ -187,7 +199,7 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
                 average.update(family.networks[name])
             step += 1
             position += 1
-            bar.update(1)
+            bar.advance()
             for name, value in losses.items():
                 running[name] = running.get(name, 0) + value
             running_count += 1
@@ -196,9 +208,15 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
                 last_losses = {name: float(value) / running_count for name, value in running.items()}
                 running, running_count = {}, 0
                 if main:
-                    bar.set_postfix({k: f"{v:.3f}" for k, v in last_losses.items()}, refresh=False)
+                    speed_now = bar.images_per_second()
+                    bar.show(last_losses)
                     lr = next(iter(family.optimizers.values())).param_groups[0]["lr"]  # one schedule for all
                     append_jsonl(run_dir / "losses.jsonl", {"step": step, "epoch": epoch, "lr": lr, **last_losses})
+                    if board is not None:
+                        board.scalars("loss", last_losses, step)
+                        board.scalars("lr", {name: opt.param_groups[0]["lr"]
+                                             for name, opt in family.optimizers.items()}, step)
+                        board.scalars("speed", {"images_per_s": speed_now}, step)
             if step % config.sample_every == 0:
                 save_samples()
             if step % config.save_every == 0:
@@ -223,7 +241,8 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
     if saved_step != step:
         checkpoint()
     if main:
-        save_samples()
+        if step % config.sample_every:  # else the loop has just drawn them
+            save_samples()
         for name in family.generators:
             with atomic_path(run_dir / f"latest_net_{name}.pth") as tmp:
                 torch.save(_cpu_state(shown[name]), tmp)
@@ -235,6 +254,8 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
             log.info("latest_net_*.pth hold the averaged generator weights (--ema %g); the checkpoints hold both, "
                      "and `translation export %s --weights live` the trained ones", config.ema, run_dir)
         log.info("done: %d steps, %d epochs; run folder %s", step, completed_epochs(), run_dir)
+    if board is not None:
+        board.close()
     return run_dir
 
 

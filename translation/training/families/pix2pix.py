@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ...losses import GANLoss, gradient_penalty, l1_loss
+from ...losses import GANLoss, l1_loss
 from ...networks import build_discriminator, build_generator
 from ...tasks import TaskSpec
 from ..config import TrainConfig
@@ -63,18 +63,9 @@ class Pix2Pix(Family):
             fake_b = self.G_ddp(real_a)
 
         # Discriminator: real pairs -> real, generated pairs -> fake.
-        set_requires_grad(self.D, True)
-        self.optimizers["D"].zero_grad(set_to_none=True)
         real_pair, fake_pair = self.augmented_alike(torch.cat([real_a, real_b], 1),
                                                     torch.cat([real_a, fake_b.detach().to(real_a.dtype)], 1))
-        with autocast():
-            loss_d_fake = self.gan(self.D_ddp(fake_pair), False)
-            loss_d_real = self.gan(self.D_ddp(real_pair), True)
-        loss_d = 0.5 * (loss_d_fake + loss_d_real)
-        if self.config.gan_mode == "wgangp":
-            loss_d = loss_d + gradient_penalty(self.D, real_pair, fake_pair, weight=self.config.lambda_gp)
-        loss_d.backward()
-        self.optimizers["D"].step()
+        loss_d_real, loss_d_fake = self.update_discriminator(self.D, self.D_ddp, real_pair, fake_pair, autocast)
 
         # Generator: fool D (whose own DDP wrapper is bypassed: its gradients are not wanted) and match B.
         set_requires_grad(self.D, False)
@@ -87,7 +78,7 @@ class Pix2Pix(Family):
         self.optimizers["G"].step()
 
         return {"G_GAN": loss_g_gan.detach(), "G_L1": loss_g_l1.detach(),
-                "D_real": loss_d_real.detach(), "D_fake": loss_d_fake.detach()}
+                "D_real": loss_d_real, "D_fake": loss_d_fake}
 
     @torch.no_grad()
     def visuals(self, batch: dict[str, torch.Tensor], generators: Mapping[str, nn.Module]) -> list[list[torch.Tensor]]:
