@@ -21,7 +21,8 @@ from convert_fixtures import digest, export_tiny_style_model, photo
 from translation.atomic import TEMP_PREFIX
 from translation.cli import main
 from translation.convert import ConvertOptions, convert
-from translation.convert_ray import RayOptions, convert_on_ray
+from translation.convert_ray import (MAX_FILES_PER_BATCH, MIN_FILES_PER_BATCH, RayOptions, convert_on_ray,
+                                     files_per_batch)
 from translation.imaging.io import read_image, write_image
 from translation.runtime import Engine
 
@@ -137,3 +138,10 @@ def test_an_actor_killed_mid_run_still_ends_with_every_output_written_once(local
         assert (out / name).stat().st_ino == inode, f"{name} was written twice"
     for name in names:
         assert read_image(out / name).rgb.shape == (160, 192, 3)        # complete files
+
+
+def test_batches_grow_with_the_run_so_an_actor_drains_its_pipeline_a_few_times_only():
+    assert files_per_batch(24, 1) == MIN_FILES_PER_BATCH == 8         # small runs: batches of 8
+    assert files_per_batch(200, 1) == 50                               # 4 calls for one actor
+    assert files_per_batch(200, 4) == 13
+    assert files_per_batch(100_000, 8) == MAX_FILES_PER_BATCH          # the progress bar still moves

@@ -427,7 +427,8 @@ def run_jobs(jobs: Sequence[Job], engine: Engine, options: ConvertOptions,
     videos = [job for job in jobs if is_video_path(job.source)]
     try:
         _Pipeline([job for job in jobs if not is_video_path(job.source)], engine, options, report, summary).run()
-        _run_videos(videos, engine, options, summary, report, on_frames)
+        if videos:   # loads PyAV, which an image-only run never needs
+            _run_videos(videos, engine, options, summary, report, on_frames)
     finally:
         summary.seconds = time.perf_counter() - started
     return summary

@@ -4,6 +4,7 @@ Providers are picked automatically: CUDA when the session really gets it, else C
 lists CUDAExecutionProvider even on machines without a GPU or without the CUDA libraries, and a
 failed attempt logs a screen of errors; so CUDA is only tried where an NVIDIA driver is visible, the
 attempt runs with ONNX Runtime's logging silenced, and the session's real providers are checked.
+CPU sessions open on the optimised graph an earlier session saved (``session_cache.py``).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import TranslationError, first_line
+from .session_cache import cache_enabled, open_session as open_cached_session
 from .models import ModelInfo, resolve_model
 
 log = logging.getLogger(__name__)
@@ -32,16 +34,29 @@ PROVIDER_ALIASES = {"cpu": CPU, "cuda": CUDA, "gpu": CUDA, "tensorrt": "Tensorrt
 _ORT_ERROR, _ORT_FATAL = 3, 4
 
 
+def physical_cores() -> int | None:
+    """Physical cores of the machine: Linux's sibling lists (as psutil reads them, without importing it)."""
+    siblings = set()
+    for topology in Path("/sys/devices/system/cpu").glob("cpu[0-9]*/topology"):
+        for name in ("core_cpus_list", "thread_siblings_list"):
+            try:
+                siblings.add((topology / name).read_text().strip())
+                break
+            except OSError:
+                continue
+    if siblings:
+        return len(siblings)
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return psutil.cpu_count(logical=False)
+
+
 def default_threads() -> int:
     """Physical cores available to this process (ONNX Runtime runs slower on hyper-threads)."""
     available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        import psutil
-
-        physical = psutil.cpu_count(logical=False) or available
-    except ImportError:
-        physical = available
-    return max(1, min(physical, available))
+    return max(1, min(physical_cores() or available, available))
 
 
 def release_freed_memory() -> None:
@@ -87,9 +102,12 @@ class Engine:
 
     def __init__(self, model: ModelInfo | str | Path, *, providers: Sequence[str] | str | None = None,
                  threads: int | None = None, extra_dirs: Sequence[str | Path] = (),
-                 warmup: bool = True, io_binding: bool | None = None) -> None:
+                 warmup: bool = True, io_binding: bool | None = None, session_cache: bool | None = None) -> None:
         self.info: ModelInfo = model if isinstance(model, ModelInfo) else resolve_model(model, extra_dirs)
         self.threads = int(threads) if threads else default_threads()
+        # CPU sessions load the optimised graph a previous session saved (session_cache.py);
+        # None: on unless $TRANSLATION_ORT_CACHE turns it off
+        self.session_cache: bool = cache_enabled() if session_cache is None else bool(session_cache)
         self._session = self._create_session(normalise_providers(providers))
         self.providers: list[str] = self._session.get_providers()
         self.device: str = "CUDA" if self.providers[0] == CUDA else self.providers[0].removesuffix("ExecutionProvider")
@@ -166,6 +184,8 @@ class Engine:
         ort.set_default_logger_severity(_ORT_FATAL if quiet else _ORT_ERROR)
         with_options = [(p, CUDA_OPTIONS) if p == CUDA else p for p in providers]
         try:
+            if self.session_cache and providers == [CPU]:
+                return open_cached_session(self.info.path, self._options, providers, self.info.metadata)
             return ort.InferenceSession(str(self.info.path), self._options(), providers=with_options)
         except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
             raise TranslationError(f"{self.info.path}: cannot load the model ({first_line(exc, 200)})") from None
