@@ -23,6 +23,19 @@ log = logging.getLogger(__name__)
 av.logging.set_level(av.logging.PANIC)  # FFmpeg's own console chatter; its errors reach us as exceptions
 
 
+def _one_thread_reformat() -> dict:
+    """PyAV >= 17 converts each frame to RGB with new swscale threads unless told one: two thread starts
+    a frame, for a conversion that takes microseconds. Older PyAV has no such option (and no threads)."""
+    try:
+        av.VideoFrame(16, 16, "yuv420p").reformat(format="rgb24", threads=1)
+    except TypeError:
+        return {}
+    return {"threads": 1}
+
+
+_ONE_THREAD = _one_thread_reformat()
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     path: Path
@@ -152,7 +165,7 @@ class VideoReader:
                     first_pts = pts if first_pts is None else first_pts
                     if limit_pts is not None and pts - first_pts > limit_pts:
                         raise TranslationError(f"{path}: longer than the limit of {self.limits.max_seconds:.0f} s")
-                rgb = frame.to_ndarray(format="rgb24")
+                rgb = frame.to_ndarray(format="rgb24", **_ONE_THREAD)
                 yield Frame(np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb, pts, index)
                 index += 1
         except av.FFmpegError as exc:

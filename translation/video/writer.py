@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 # Best first: the encoders we try when none is asked for.
 PREFERRED_ENCODERS = ("libx264", "libopenh264", "libvpx-vp9", "libsvtav1", "libaom-av1", "libvpx", "mpeg4", "mjpeg")
 _CRF_ENCODERS = {"libx264", "libx265", "libvpx-vp9", "libvpx", "libsvtav1", "libaom-av1"}
+# Frames up to this size are encoded by one thread: the encoder's frame threads cost more CPU than they
+# save on them (libx264: ~20% more on 320x240 frames, ~2% on 1280x960), and one thread still encodes
+# hundreds of such frames a second.
+SMALL_FRAME_PIXELS = 640 * 480
 
 
 def _encoder(name: str) -> av.codec.Codec | None:
@@ -203,6 +207,8 @@ class VideoWriter:
             options["preset"] = "medium"
         stream = self._container.add_stream(encoder, rate=rate, options=options)
         stream.width, stream.height = width, height
+        if width * height <= SMALL_FRAME_PIXELS:
+            stream.codec_context.thread_count = 1     # the encoder's and its RGB -> YUV conversion's
         stream.pix_fmt = _pixel_format(av.codec.Codec(encoder, "w"), width, height)
         # the encoder counts in the source's time base, not in frames: variable frame rates keep their timestamps
         stream.time_base = stream.codec_context.time_base = self.source.time_base

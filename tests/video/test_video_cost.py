@@ -1,0 +1,126 @@
+"""What makes the video path cheaper on the CPU keeps its results: OpenCV held at one thread (and put
+back), DIS's pyramid fitted to small frames, one encoder thread for small frames, one-pass
+quantisation and OpenCV arithmetic in the stabiliser."""
+from __future__ import annotations
+
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from translation.examples import EXAMPLES_DIR
+from translation.imaging.io import read_image, to_uint8
+from translation.video.flow import Motion, MotionEstimator, coarsest_scale, flow_gray, warp
+from translation.video.io import VideoInfo, VideoReader
+from translation.video.opencv_threads import single_threaded_opencv
+from translation.video.stabilize import Stabilizer
+from translation.video.synthetic import camera_pan, write_clip
+from translation.video.translate import _quantised
+from translation.video.writer import VideoWriter
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return read_image(EXAMPLES_DIR / "style-transfer" / "kay.jpg").rgb
+
+
+@pytest.fixture
+def opencv_threads():
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    yield
+    cv2.setNumThreads(before)
+
+
+def test_opencv_runs_single_threaded_inside_and_the_last_leaver_puts_it_back(opencv_threads):
+    with single_threaded_opencv():
+        assert cv2.getNumThreads() == 1
+        entered, leave = threading.Event(), threading.Event()
+
+        def another_video() -> None:
+            with single_threaded_opencv():
+                entered.set()
+                leave.wait(5)
+
+        other = threading.Thread(target=another_video)
+        other.start()
+        entered.wait(5)
+    assert cv2.getNumThreads() == 1          # the other video still runs
+    leave.set()
+    other.join()
+    assert cv2.getNumThreads() == 2
+    with pytest.raises(RuntimeError), single_threaded_opencv():
+        raise RuntimeError("a failed video")
+    assert cv2.getNumThreads() == 2
+    with single_threaded_opencv(enabled=False):  # a GPU engine: the cores are free for OpenCV
+        assert cv2.getNumThreads() == 2
+
+
+@pytest.mark.parametrize("height, width, coarsest", [(60, 80, 1), (48, 64, 1), (64, 96, 2), (240, 320, 3),
+                                                     (384, 512, 4), (30, 40, 0)])
+def test_coarsest_scale_is_opencvs(height, width, coarsest):
+    assert coarsest_scale(height, width, 8) == coarsest
+
+
+def test_small_frames_get_flow_from_the_coarsest_level_and_large_ones_the_preset(photo):
+    for width, height, finest in ((80, 60, 1), (320, 240, 2)):
+        clip = camera_pan(photo, width=width, height=height, frames=2, pan=(0.5, 0.2), noise=1.0)
+        previous, current = (flow_gray(f) for f in clip.frames)
+        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        dis.setFinestScale(finest)
+        motion = MotionEstimator()(previous, current)
+        np.testing.assert_array_equal(motion.flow, dis.calc(current, previous, None))
+        error = np.linalg.norm(motion.flow - clip.flows[1], axis=2)[clip.visible[1]].mean()
+        assert error < 0.2, (width, error)
+
+
+def info_for(width: int, height: int) -> VideoInfo:
+    return VideoInfo(path=Path("source.mp4"), container="mp4", codec="h264", width=width, height=height, rotation=0,
+                     time_base=Fraction(1, 25), average_rate=Fraction(25), frames=0, seconds=None, audio_codec=None)
+
+
+@pytest.mark.parametrize("width, height, threads", [(320, 240, 1), (1280, 720, 0)])
+def test_small_frames_are_encoded_by_one_thread(tmp_path, width, height, threads):
+    writer = VideoWriter(tmp_path / "out.mp4", info_for(width, height), width, height)
+    try:
+        assert writer._stream.codec_context.thread_count == threads
+    finally:
+        writer.abandon()
+
+
+def test_frames_read_are_ffmpegs_own_rgb(photo, tmp_path):
+    frames = camera_pan(photo, width=96, height=64, frames=3, noise=1.0).frames
+    path = write_clip(tmp_path / "clip.mp4", frames)
+    with VideoReader(path) as reader:
+        ours = [frame.rgb for frame in reader.frames()]
+    with av.open(str(path)) as container:
+        theirs = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    assert len(ours) == len(theirs) == 3
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_quantising_in_one_pass_is_to_uint8():
+    rng = np.random.default_rng(0)
+    pixels = rng.random((48, 64, 3), dtype=np.float32)
+    pixels[0, :4, 0] = [0.0, 1.0, 0.5 / 255, 1.5 / 255]       # the ends and rounding ties
+    np.testing.assert_array_equal(_quantised(pixels), to_uint8(pixels))
+
+
+def test_the_stabilisers_blend_is_the_formula():
+    rng = np.random.default_rng(1)
+    height, width = 48, 64
+    first, second = (rng.random((height, width, 3), dtype=np.float32) for _ in range(2))
+    flow = rng.normal(0, 0.5, (height // 4, width // 4, 2)).astype(np.float32)
+    confidence = rng.random((height // 4, width // 4), dtype=np.float32)
+    stabilizer = Stabilizer(0.8)
+    stabilizer(first, None)
+    result = stabilizer(second, Motion(flow, confidence, scene_cut=False))
+    big_flow = cv2.resize(flow, (width, height), interpolation=cv2.INTER_LINEAR) * np.float32(4)
+    weight = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)[:, :, None] * np.float32(0.8)
+    expected = second + weight * (warp(first, big_flow) - second)
+    np.testing.assert_allclose(result, expected, atol=1e-6)
