@@ -224,7 +224,7 @@ def _task_tab(task: Task, handlers: AppHandlers, examples_dir: Path | None, run_
                 with gr.Tabs():
                     with gr.Tab("Draw"):
                         pad = gr.Sketchpad(label="Sketch", type="filepath", canvas_size=(512, 512), height=HEIGHT,
-                                           brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=3),
+                                           brush=gr.Brush(colors=list(tab.drawing_colours), color_mode="fixed", default_size=3),
                                            layers=False, placeholder="Pick the brush on the left, then draw")
                         live = live_toggle(task.name)
                         run_drawing = _run_button(tab, names, f"{task.name}-draw-run")

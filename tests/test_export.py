@@ -163,6 +163,23 @@ def test_metadata_round_trip(tmp_path):
     assert GeneratorConfig.from_dict(json.loads(meta["generator"])) == config
 
 
+def test_working_size_is_written_and_the_runtime_feeds_the_network_at_it(tmp_path):
+    from translation.runtime import read_model_info
+    from translation.runtime.pipeline import prepare_image
+
+    net, config = tiny("unet_32", in_channels=1, out_channels=2)
+    photo = np.random.default_rng(0).integers(0, 256, (300, 600, 3), dtype=np.uint8)
+    shapes = {}
+    for size in (None, 256, 0):
+        path = export_generator(net, tmp_path / f"c{size}.onnx", task="colorization", config=config, working_size=size)
+        info = read_model_info(path)
+        shapes[size] = (info.metadata["working_size"], prepare_image(photo, info).tensor.shape)
+    assert shapes == {None: ("512", (1, 256, 512)), 256: ("256", (1, 128, 256)), 0: ("0", (1, 300, 600))}
+    with pytest.raises(TranslationError, match="working size must be >= 0"):
+        export_generator(net, tmp_path / "bad.onnx", task="colorization", config=config, working_size=-1)
+    assert not (tmp_path / "bad.onnx").exists()
+
+
 def test_recommended_tile_size_is_a_multiple_of_the_size_multiple(tmp_path):
     net, config = tiny("resnet_1blocks")
     meta = read_metadata(export_generator(net, tmp_path / "r.onnx", task="custom", config=config))
@@ -237,10 +254,12 @@ def test_cli_export_with_overrides_and_errors(tmp_path, capsys):
     checkpoint = tmp_path / "latest_net_G.pth"
     torch.save(net.state_dict(), checkpoint)
     out = tmp_path / "exported.onnx"
-    assert main(["export", str(checkpoint), "-o", str(out), "--task", "style-transfer", "--norm-mode", "instance"]) == 0
-    assert "wrote" in capsys.readouterr().out
+    assert main(["export", str(checkpoint), "-o", str(out), "--task", "style-transfer", "--norm-mode", "instance",
+                 "--working-size", "384"]) == 0
+    assert "working size 384" in capsys.readouterr().out
     meta = read_metadata(out)
-    assert (meta["network"], meta["norm_mode"], meta["task"]) == ("unet_32", "instance", "style-transfer")
+    assert (meta["network"], meta["norm_mode"], meta["task"], meta["working_size"]) == (
+        "unet_32", "instance", "style-transfer", "384")
     # a wrong architecture override is one clear line, no traceback, nothing written
     bad = tmp_path / "bad.onnx"
     assert main(["export", str(checkpoint), "-o", str(bad), "--ngf", "16"]) == 1

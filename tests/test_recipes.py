@@ -41,7 +41,7 @@ def cache(tmp_path_factory):
 
 
 def test_every_recipe_ships_what_the_app_expects():
-    stems = {s.stem for r in RECIPES.values() for s in r.ships}
+    stems = {s.stem for r in RECIPES.values() if r.default for s in r.ships}
     assert stems == {"super-resolution", "colorization", "sketch-to-photo", "style-photo2art", "style-art2photo"}
     with pytest.raises(TranslationError, match="unknown recipe"):
         get_recipe("deblur")
@@ -81,3 +81,17 @@ def test_style_recipe_ships_both_directions_with_cycle_errors(cache, tmp_path):
         card = json.loads((exports / f"{stem}.json").read_text())
         assert card["task"] == "style-transfer" and card["metrics"]["cycle_l1"] > 0
         assert (exports / f"{stem}.onnx").stat().st_size == card["onnx_bytes"]
+
+
+def test_cut_recipe_ships_into_its_run_folder_with_the_distance_to_the_art(cache, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default exports/ of the working folder must stay untouched
+    run = tmp_path / "run"
+    assert main(["train", "--recipe", "style-transfer-cut", "--out", str(run), "--cache", str(cache),
+                 "--max-steps", "2", "--ship"]) == 0
+    assert not (tmp_path / "exports").exists()
+    card = json.loads((run / "exports" / "style-photo2art-cut.json").read_text())
+    assert card["family"] == "cut" and card["training"]["steps"] == 2
+    assert card["metrics"]["swd"] > 0 and card["metrics"]["swd_input"] > 0
+    assert "--target ~/.cache/translation/collections/art/val" in card["metrics"]["command"]
+    meta = {p.key: p.value for p in onnx.load(run / "exports" / "style-photo2art-cut.onnx").metadata_props}
+    assert meta["task"] == "style-transfer" and json.loads(meta["training"])["model"] == "cut"

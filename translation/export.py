@@ -63,6 +63,7 @@ def export_generator(
     norm_mode: str = "eval",
     fp16: bool = False,
     tile_size: int | None = None,
+    working_size: int | None = None,
     opset: int = DEFAULT_OPSET,
     tolerance: float | None = None,
     info: Mapping[str, Any] | None = None,
@@ -78,7 +79,10 @@ def export_generator(
     that a reference-layout file cannot record. ``task`` declares the task when the checkpoint does not say.
     ``norm_mode`` "eval" uses batch-norm running statistics; "instance" normalises each image with its
     own statistics (what the reference's test script does at batch 1), dropout off in both.
-    ``fp16`` stores float16 weights (inputs and outputs stay float32). The file is written only when
+    ``fp16`` stores float16 weights (inputs and outputs stay float32). ``working_size`` overrides the
+    task's: the long side the runtime shrinks inputs to before the network (0: full size), best the
+    scale the network was trained at (a model trained on whole photos at 286 px sees other textures at 512).
+    The file is written only when
     ONNX Runtime agrees with PyTorch on a random input within ``tolerance``.
     """
     out_path = Path(out_path)
@@ -90,6 +94,10 @@ def export_generator(
     net, config, checkpoint_info, source_name = _load(source, which, config, overrides, weights, checkpoint)
     recorded = {**checkpoint_info, **dict(info or {})}
     spec = _resolve_task(task, recorded, config, source_name)
+    if working_size is not None:
+        if working_size < 0:
+            raise TranslationError(f"working size must be >= 0 (0: full size), got {working_size}")
+        spec = spec.replace(working_size=working_size)
 
     if norm_mode == "instance":
         net = per_image_norm(net)  # a copy

@@ -40,6 +40,10 @@ class Recipe:
     unpaired: bool = False              # photos (A) and art (B) as two sets; else the photos alone
     skip_grayscale: bool = False        # leave black-and-white photos out (colorization)
     eval_back: dict[str, str] = field(default_factory=dict)  # stem -> stem of the opposite direction
+    export_options: dict[str, Any] = field(default_factory=dict)  # export_generator's (working_size, tile_size)
+    # stem -> collection whose held-out images are the domain it translates into (the distribution distance)
+    eval_target: dict[str, str] = field(default_factory=dict)
+    default: bool = True                # ships a default model of exports/ (else an alternative to compare)
 
     def config(self, data: Path, out: Path, **overrides: Any):
         from .training.config import TrainConfig
@@ -66,17 +70,24 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            family_options={"lambda_l1": 100000.0}),
     Recipe("colorization", "L -> ab colorization (Lab colour space), pix2pix U-Net with batch norm and "
            "resize-convolution up-sampling (no checkerboard), a strong L1 term (lambda_L1 500: a muted colour "
-           "beats a wrong one), DiffAugment (translation, cutout) for the PatchGAN and an EMA of the weights",
+           "beats a wrong one), DiffAugment (translation, cutout) for the PatchGAN and an EMA of the weights; "
+           "trained on whole photos at 286 px, so it colours at 256 px (its size multiple nearest that scale) "
+           "and the chroma is upsampled onto the full-resolution L",
            "pix2pix", {**_PIX2PIX, "task": "colorization", "load_size": 286, "epochs": 5, "epochs_decay": 5,
                        "upsample": "resize", "ema": 0.999, "diffaugment": "translation,cutout",
                        "save_every": 165, "sample_every": 330, "log_every": 15},
            (Shipped("colorization", "G", "colorization", "Colorization"),), skip_grayscale=True,
-           family_options={"lambda_l1": 500.0}),
-    Recipe("sketch-to-photo", "line drawing (extracted from the photo) -> photo, pix2pix U-Net with batch norm, "
-           "trained on photo crops at random scales",
+           family_options={"lambda_l1": 500.0}, export_options={"working_size": 256}),
+    Recipe("sketch-to-photo", "line drawing (extracted from the photo) -> photo, pix2pix U-Net with batch norm and "
+           "resize-convolution up-sampling, learning from shaded sketches of photo crops at random scales; a strong L1 term (lambda_L1 "
+           "500: a plausible muted colour beats a saturated wrong one), DiffAugment for the PatchGAN, an EMA of the "
+           "weights",
            "pix2pix", {**_PIX2PIX, "task": "sketch-to-photo", "preprocess": "random_scale", "load_size": 512,
-                       "epochs": 20, "epochs_decay": 20},
-           (Shipped("sketch-to-photo", "G", "sketch-to-photo", "Sketch to photo"),), skip_grayscale=True),
+                       "epochs": 3, "epochs_decay": 3, "upsample": "resize", "ema": 0.999,
+                       "diffaugment": "translation,cutout", "save_every": 165, "sample_every": 330,
+                       "log_every": 15},
+           (Shipped("sketch-to-photo", "G", "sketch-to-photo", "Sketch to photo"),), skip_grayscale=True,
+           family_options={"lambda_l1": 500.0}),
     Recipe("style-transfer", "CycleGAN between the photographs and the digital artworks (unpaired), compact "
            "ResNet generators; both directions shipped",
            "cyclegan", dict(netG="resnet_6blocks", ngf=32, ndf=32, load_size=160, crop_size=128, batch_size=1,
@@ -84,7 +95,18 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
                             save_every=475, sample_every=475, keep=2, log_every=19),
            (Shipped("style-photo2art", "G_A", "style-transfer", "Style transfer: photo to art"),
             Shipped("style-art2photo", "G_B", "style-transfer", "Style transfer: art to photo")), unpaired=True,
-           eval_back={"style-photo2art": "style-art2photo", "style-art2photo": "style-photo2art"}),
+           eval_back={"style-photo2art": "style-art2photo", "style-art2photo": "style-photo2art"},
+           eval_target={"style-photo2art": "art", "style-art2photo": "photos"}),
+    Recipe("style-transfer-cut", "CUT (contrastive unpaired translation) from the photographs to the digital "
+           "artworks: the style recipe's compact ResNet (with resize-convolution up-sampling) and data, PatchNCE "
+           "instead of a second generator and a cycle (one direction, about 0.6x CycleGAN's time per step). Not "
+           "a default: at equal CPU time it measured worse than CycleGAN (benchmarks/RESULTS.md)",
+           "cut", dict(netG="resnet_6blocks", ngf=32, ndf=32, load_size=160, crop_size=128, batch_size=1,
+                       upsample="resize", task="style-transfer", repeats=5, workers=2, epochs=8, epochs_decay=8,
+                       save_every=475, sample_every=475, keep=2, log_every=19),
+           (Shipped("style-photo2art-cut", "G", "style-transfer", "Style transfer: photo to art (CUT)"),),
+           unpaired=True, family_options={"mode": "cut"}, eval_target={"style-photo2art-cut": "art"},
+           default=False),
 )}
 
 
@@ -164,17 +186,21 @@ def ship(recipe: Recipe, run_dir: Path, exports_dir: Path, *, cache: str | Path 
     for item in recipe.ships:  # each generator read once, for its export and its card
         net, config, info = generators[item.stem] = load_generator(checkpoint, which=item.generator)
         paths[item.stem] = export_generator(net, exports_dir / f"{item.stem}.onnx", config=config, task=item.task,
-                                            info={**info, "source": checkpoint.name})
+                                            info={**info, "source": checkpoint.name}, **recipe.export_options)
     for item in recipe.ships:
         net, config, info = generators[item.stem]
         back = recipe.eval_back.get(item.stem)
         # A style model is measured on what it is meant to take: photos for photo->art, art for art->photo.
         source = "art" if item.stem.endswith("2photo") else "photos"
+        target = recipe.eval_target.get(item.stem)
         result = evaluate(paths[item.stem], list_photos(collections.split_dir(source, "val", cache)),
-                          back_model=paths.get(back))
+                          back_model=paths.get(back),
+                          target=list_photos(collections.split_dir(target, "val", cache)) if target else ())
         eval_command = f"translation eval --model {item.stem}" + (f" --back-model {back}" if back else "")
         if source == "art":
             eval_command += " --photos ~/.cache/translation/collections/art/val"
+        if target:
+            eval_command += f" --target ~/.cache/translation/collections/{target}/val"
         card = {
             "name": item.stem, "title": item.title, "task": item.task, "recipe": recipe.name,
             "description": recipe.summary, "family": recipe.model, "generator": item.generator,
@@ -210,5 +236,5 @@ def describe() -> str:
     lines = []
     for recipe in RECIPES.values():
         files = ", ".join(f"exports/{s.stem}.onnx" for s in recipe.ships)
-        lines.append(f"  {recipe.name:17s} {recipe.model:9s} -> {files}")
+        lines.append(f"  {recipe.name:18s} {recipe.model:9s} -> {files}" + ("" if recipe.default else " (not a default)"))
     return "\n".join(lines)

@@ -59,6 +59,10 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
     parser.add_argument("--tile-size", type=int, default=None,
                         help="recommended tile size written into the model (default: 512, a multiple of the "
                              "network's size multiple)")
+    parser.add_argument("--working-size", type=int, default=None, metavar="PX",
+                        help="the runtime shrinks inputs to this long side before the network and brings the "
+                             "output back to full size (0: full size; default: the task's, 512 for "
+                             "colorization); best the scale the model was trained at")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
     parser.set_defaults(handler=run)
 
@@ -71,10 +75,11 @@ def run(args: argparse.Namespace) -> int:
         args.checkpoint, args.output, task=args.task, which=args.generator, netG=args.netG, ngf=args.ngf,
         norm=args.norm, in_channels=args.in_channels, out_channels=args.out_channels, residual=args.residual,
         weights=args.weights, checkpoint=args.run_checkpoint,
-        norm_mode=args.norm_mode, fp16=args.fp16, tile_size=args.tile_size, opset=args.opset)
+        norm_mode=args.norm_mode, fp16=args.fp16, tile_size=args.tile_size,
+        working_size=args.working_size, opset=args.opset)
     info = read_model_info(path)
     meta = info.metadata
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): task {info.task.name}, {meta['network']}, "
           f"{meta['in_channels']} -> {meta['out_channels']} channels, {meta['norm_mode']} norm, "
-          f"{meta['precision']}, tile {meta['tile_size']}")
+          f"{meta['precision']}, tile {meta['tile_size']}, working size {meta['working_size'] or 'full'}")
     return 0

@@ -65,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
                          help="after training, export to ONNX, evaluate on the held-out images and write "
                               "the model cards into --exports")
     recipes.add_argument("--exports", type=Path, default=argparse.SUPPRESS, metavar="DIR",
-                         help="where --ship puts the models (default: exports/)")
+                         help="where --ship puts the models (default: exports/ for a default model's recipe, "
+                              "RUN_DIR/exports/ for the others)")
     recipes.add_argument("--cache", type=Path, default=argparse.SUPPRESS, metavar="DIR",
                          help="collections cache (default: ~/.cache/translation/collections)")
     recipes.add_argument("--out", type=Path, default=argparse.SUPPRESS, metavar="RUN_DIR",
@@ -258,7 +259,7 @@ def run_recipe(args: argparse.Namespace) -> int:
     train(config, progress=True)
     print(f"trained recipe {recipe.name}: run folder {out}")
     if getattr(args, "ship", False):
-        exports = getattr(args, "exports", None) or Path("exports")
+        exports = getattr(args, "exports", None) or (Path("exports") if recipe.default else out / "exports")
         for path in ship(recipe, out, exports, cache=getattr(args, "cache", None)):
             print(f"  shipped {path} (card {path.with_suffix('.json')})")
     return 0

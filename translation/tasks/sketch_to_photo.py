@@ -1,5 +1,6 @@
-"""Sketch to photo: a line drawing (gray) -> a photo (rgb). It learns from photos and the line drawings
-``extract_sketch`` makes of them, and can be fed photos that way too (``--sketch-from-photo``)."""
+"""Sketch to photo: a sketch (gray: lines, shaded in a few grays where the picture is dark) -> a photo (rgb).
+It learns from photos and the sketches ``shaded_sketch`` makes of them, and can be fed photos that way too
+(``--sketch-from-photo``). A drawing of lines alone reads as a light picture."""
 from __future__ import annotations
 
 import cv2
@@ -30,16 +31,41 @@ def extract_sketch(rgb: np.ndarray, *, sigma: float = 0.8, strength: float = 60.
     return np.clip(sketch, 0.0, 1.0).astype(np.float32)
 
 
+SHADES = 3             # grays besides the paper's white, as a pencil's few values
+DARKEST_SHADE = 0.55   # the darkest area's gray: lighter than a line (about 0), so lines stay readable
+
+
+def shaded_sketch(rgb: np.ndarray, *, shades: int = SHADES, darkest: float = DARKEST_SHADE,
+                  sigma: float = 2.0) -> np.ndarray:
+    """``extract_sketch``'s lines over a value study: H x W float32 [0, 1].
+
+    The lightly blurred luminance is cut into ``shades`` + 1 bands; the lightest quarter stays white paper
+    and each darker band is a step darker gray, down to ``darkest``. Lines alone tell a network nothing
+    about how dark or light a place is (a sky and a shadow are both blank paper); the shading does, as
+    it does in an artist's sketch.
+    """
+    lines = extract_sketch(rgb)
+    gray = cv2.GaussianBlur(luminance(as_float_rgb(rgb)), (0, 0), sigma)
+    band = np.clip(np.floor((1.0 - gray) * (shades + 1)), 0, shades) / shades  # 0: paper, 1: darkest
+    return np.minimum(lines, 1.0 - (1.0 - darkest) * band).astype(np.float32)
+
+
+def shade_colours(shades: int = SHADES, darkest: float = DARKEST_SHADE) -> tuple[str, ...]:
+    """Black for lines, then the grays ``shaded_sketch`` shades with, lightest first (the sketchpad's brushes)."""
+    grays = (round(255 * (1.0 - (1.0 - darkest) * step / shades)) for step in range(1, shades + 1))
+    return ("#000000", *(f"#{g:02x}{g:02x}{g:02x}" for g in grays))
+
+
 def sketch_pair(spec: TaskSpec, rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A photo crop -> (its line drawing, the crop itself)."""
-    sketch = extract_sketch(rgb)
+    """A photo crop -> (its shaded sketch, the crop itself)."""
+    sketch = shaded_sketch(rgb)
     return to_chw(sketch * 2.0 - 1.0), to_chw(rgb * 2.0 - 1.0)
 
 
 def _scores(model: ModelUnderTest, photo: np.ndarray, seed: int) -> dict[str, float]:
     from .. import metrics  # imports torch: only when measuring
 
-    sketch = np.repeat(extract_sketch(photo)[..., None], 3, axis=2)
+    sketch = np.repeat(shaded_sketch(photo)[..., None], 3, axis=2)
     output = model.translate(sketch)
     # the baseline: the photo's own mean colour everywhere (an oracle guess no sketch can give)
     flat = np.broadcast_to(photo.reshape(-1, 3).mean(0), photo.shape).astype(np.float32)
@@ -50,14 +76,16 @@ def _scores(model: ModelUnderTest, photo: np.ndarray, seed: int) -> dict[str, fl
 TASK = register_task(Task(
     spec=TaskSpec("sketch-to-photo", "gray", "rgb"),
     make_pair=sketch_pair,
-    measure=Measure("PSNR/SSIM/L1 vs the photo (input: the photo's extracted sketch), and those of its "
+    measure=Measure("PSNR/SSIM/L1 vs the photo (input: the photo's shaded sketch), and those of its "
                     "flat mean colour (mean_colour_*)", _scores),
-    sketch_from_photo=extract_sketch,
+    sketch_from_photo=shaded_sketch,
     model_names=("sketch-to-photo",),
     # Wood is almost colourless and gives an almost empty sketch: it only serves super-resolution
-    examples=Examples(("fresh-flower", "green-meadow", "one-stands-out"), make=lambda rgb: to_uint8(extract_sketch(rgb)),
+    examples=Examples(("fresh-flower", "green-meadow", "one-stands-out"), make=lambda rgb: to_uint8(shaded_sketch(rgb)),
                       suffix=".png"),
     app=AppTab("Sketch to photo", "sketch_to_photo", "Make a photo",
-               "Draw a sketch, upload one, or extract the line drawing of a photo, and turn it into a photo.",
-               upload_label="Sketch or photo", drawing_api_name="sketch_drawing_to_photo"),
+               "Draw a sketch (black lines; shade dark places with the grays), upload one, or extract the "
+               "shaded sketch of a photo, and turn it into a photo.",
+               upload_label="Sketch or photo", drawing_api_name="sketch_drawing_to_photo",
+               drawing_colours=shade_colours()),
 ))

@@ -26,6 +26,7 @@ class AppTab:
     upload_label: str = "Input image"
     # a sketchpad besides the upload, its drawing laid on white paper, served at this endpoint
     drawing_api_name: str | None = None
+    drawing_colours: tuple[str, ...] = ("#000000",)   # the sketchpad's brushes
     # models picked by these names (a radio) instead of by file name (a dropdown)
     choices: tuple[ModelChoice, ...] = ()
     choice_label: str = "Model"
