@@ -1,13 +1,17 @@
-"""What the conversion tests share: a tiny style model, smooth test photos, and digests of a folder's files."""
+"""What the conversion tests share: a tiny style model, smooth test photos, a folder with a broken file, and
+digests of a folder's files."""
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from translation.export import export_generator
+from translation.imaging.io import write_image
 from translation.networks import GeneratorConfig, build_generator
 
 
@@ -23,6 +27,15 @@ def photo(height: int, width: int, seed: int = 0) -> np.ndarray:
     phase = seed * 0.7
     base = np.stack([np.sin(x / 9.0 + phase), np.cos(y / 7.0 + phase), np.sin((x + y) / 13.0)], -1)
     return np.round((base * 0.5 + 0.5) * 255).astype(np.uint8)
+
+
+def write_two_good_and_a_truncated(folder: Path) -> None:
+    """good1.png, good2.jpg and truncated.jpg (a JPEG cut after 300 bytes) in ``folder``."""
+    write_image(folder / "good1.png", photo(20, 20))
+    write_image(folder / "good2.jpg", photo(24, 20, 1))
+    buffer = io.BytesIO()
+    Image.fromarray(photo(64, 64)).save(buffer, "JPEG")
+    (folder / "truncated.jpg").write_bytes(buffer.getvalue()[:300])
 
 
 def digest(folder: Path) -> dict[str, str]:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convert_fixtures import digest, export_tiny_style_model, photo
+from convert_fixtures import digest, export_tiny_style_model, photo, write_two_good_and_a_truncated
 
 from translation.atomic import TEMP_PREFIX
 from translation.cli import main
@@ -61,11 +61,7 @@ def test_odd_inputs_convert_with_orientation_alpha_depth_and_colour_handled(mode
 
 def test_bad_files_are_reported_on_one_line_and_the_batch_goes_on(model, tmp_path, capsys):
     src = tmp_path / "in"
-    write_image(src / "good1.png", photo(20, 20))
-    write_image(src / "good2.jpg", photo(24, 20, 1))
-    buffer = io.BytesIO()
-    Image.fromarray(photo(64, 64)).save(buffer, "JPEG")
-    (src / "truncated.jpg").write_bytes(buffer.getvalue()[:300])
+    write_two_good_and_a_truncated(src)
     (src / "notes.png").write_text("this is not a picture")
     (src / "empty.webp").write_bytes(b"")
 

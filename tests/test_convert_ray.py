@@ -2,7 +2,6 @@
 skipping and exit code as the local path, and every output written once when an actor is killed mid-run."""
 from __future__ import annotations
 
-import io
 import os
 import signal
 import threading
@@ -14,9 +13,8 @@ import numpy as np
 import psutil
 import pytest
 import ray
-from PIL import Image
 
-from convert_fixtures import digest, export_tiny_style_model, photo
+from convert_fixtures import digest, export_tiny_style_model, photo, write_two_good_and_a_truncated
 
 from translation.atomic import TEMP_PREFIX
 from translation.cli import main
@@ -68,11 +66,7 @@ def test_ray_outputs_are_bit_identical_to_the_local_path_and_a_rerun_skips_all(l
 
 def test_cli_on_ray_names_and_counts_a_bad_file_and_exits_1(local_ray, model, tmp_path, capsys):
     src = tmp_path / "in"
-    write_image(src / "good1.png", photo(20, 20))
-    write_image(src / "good2.jpg", photo(24, 20, 1))
-    buffer = io.BytesIO()
-    Image.fromarray(photo(64, 64)).save(buffer, "JPEG")
-    (src / "truncated.jpg").write_bytes(buffer.getvalue()[:300])
+    write_two_good_and_a_truncated(src)
     out = tmp_path / "out"
 
     assert main(["convert", "--model", str(model), str(src), "-o", str(out), "--threads", "1", "--ray"]) == 1

@@ -13,8 +13,12 @@ from .spec import Examples, Measure, ModelUnderTest, Task, TaskSpec, register_ta
 from .tab import AppTab
 
 
-def extract_sketch(rgb: np.ndarray, *, sigma: float = 0.8, strength: float = 60.0,
-                   threshold: float = 0.006) -> np.ndarray:
+LINE_SETTINGS = dict(sigma=0.8, strength=60.0, threshold=0.006)
+
+
+def extract_sketch(rgb: np.ndarray, *, sigma: float = LINE_SETTINGS["sigma"],
+                   strength: float = LINE_SETTINGS["strength"],
+                   threshold: float = LINE_SETTINGS["threshold"]) -> np.ndarray:
     """A line drawing of a photo: H x W float32 [0, 1], dark lines on white.
 
     An XDoG-style edge detector: the difference of two Gaussian blurs of the (lightly denoised)
@@ -22,7 +26,10 @@ def extract_sketch(rgb: np.ndarray, *, sigma: float = 0.8, strength: float = 60.
     lines of about ``sigma`` pixels and leaves flat areas white, whatever their brightness. The
     threshold keeps weak edges too: sparse sketches starve a sketch-to-photo model of structure.
     """
-    gray = luminance(as_float_rgb(rgb))
+    return _lines(luminance(as_float_rgb(rgb)), sigma, strength, threshold)
+
+
+def _lines(gray: np.ndarray, sigma: float, strength: float, threshold: float) -> np.ndarray:
     gray = cv2.bilateralFilter(gray, d=5, sigmaColor=0.1, sigmaSpace=3)
     fine = cv2.GaussianBlur(gray, (0, 0), sigma)
     coarse = cv2.GaussianBlur(gray, (0, 0), sigma * 1.6)
@@ -44,9 +51,10 @@ def shaded_sketch(rgb: np.ndarray, *, shades: int = SHADES, darkest: float = DAR
     about how dark or light a place is (a sky and a shadow are both blank paper); the shading does, as
     it does in an artist's sketch.
     """
-    lines = extract_sketch(rgb)
-    gray = cv2.GaussianBlur(luminance(as_float_rgb(rgb)), (0, 0), sigma)
-    band = np.clip(np.floor((1.0 - gray) * (shades + 1)), 0, shades) / shades  # 0: paper, 1: darkest
+    gray = luminance(as_float_rgb(rgb))
+    lines = _lines(gray, **LINE_SETTINGS)
+    band = np.floor((1.0 - cv2.GaussianBlur(gray, (0, 0), sigma)) * (shades + 1))
+    band = np.clip(band, 0, shades) / shades  # 0: paper, 1: darkest
     return np.minimum(lines, 1.0 - (1.0 - darkest) * band).astype(np.float32)
 
 
