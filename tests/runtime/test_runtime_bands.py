@@ -127,3 +127,20 @@ def test_outputs_too_large_to_hold_are_refused_unless_written_in_bands(models, t
                         "written in row bands, or raise --max-pixels"]
     assert main([*args, "-o", str(tmp_path / "png")]) == 0              # PNG: written in bands
     assert read_image(tmp_path / "png" / "small.png").rgb.shape == (120, 160, 3)
+
+
+def test_tiles_taller_than_the_band_budget_are_cut_on_wide_outputs(models, tmp_path, monkeypatch):
+    from translation.runtime import bands
+
+    assert bands.band_tile(2048, 2048) == 2048       # super-resolution's one tile for a 512 px photo
+    assert bands.band_tile(2048, 16384) == 640       # a 4096 px photo: 640 rows x 16384 x 3 floats = 126 MB
+    assert bands.band_tile(256, 16384) == 256
+    source = read_image(write_image(tmp_path / "photo.png", textured(1024, 64)))   # -> 4096 x 256
+    engine = Engine(models["super-resolution"], threads=1)
+    monkeypatch.setattr(bands, "BAND_COPY_BYTES", 256 * 3 * 4 * 128)   # rows of 128 for this width
+    monkeypatch.setattr(bands, "MIN_BAND_TILE", 64)
+    peak = _peak_python_memory(lambda: write_in_bands(source, engine, tmp_path / "out.png", tile_size=4096,
+                                                      overlap=16))
+    output_floats = 4096 * 256 * 3 * 4
+    assert peak < output_floats / 3, f"{peak / 1e6:.1f} MB at the peak: the 4096-row tile was not cut"
+    assert read_image(tmp_path / "out.png").rgb.shape == (4096, 256, 3)

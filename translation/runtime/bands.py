@@ -5,7 +5,9 @@ The input of each row of tiles is prepared from the rows of the photo it needs (
 bicubic upscale), the tiles' outputs are blended into a buffer one row of tiles high, and every band
 of finished rows goes straight through the task's decoding into the PNG encoder. Memory is bounded
 by a row of tiles, whatever the output size, and the pixels are those of the in-memory path: the
-crops with margins give the same resampled values, and tiles blend in the same order.
+crops with margins give the same resampled values, and tiles blend in the same order (on an output so
+wide that a row of the model's tiles would not fit ``BAND_COPY_BYTES``, the tiles are smaller, so the
+seams are blended at other places).
 
 It takes tasks whose pre- and post-processing work pixel by pixel (rgb / gray in and out, an integer
 scale, no working size); the others (colorization's working size, a sketch made from the photo) need
@@ -30,6 +32,17 @@ from .tiling import run_tiled_bands
 
 BAND_SUFFIXES = frozenset({".png"})
 _CUBIC_MARGIN, _LINEAR_MARGIN = 3, 2   # source rows beyond a band that its bicubic / bilinear upscale reads
+# A band holds a few float32 copies of one row of tiles (input, blend buffer, carried rows, decoded
+# output); tiles are made no taller than keeps one copy within this, so a model whose tiles are large
+# (super-resolution: one 2048 px tile for a 512 px photo) stays within its memory bound on a wide output.
+BAND_COPY_BYTES = 128 << 20
+MIN_BAND_TILE = 512
+
+
+def band_tile(tile: int, width: int, channels: int = 3) -> int:
+    """The tile size a band of an output ``width`` pixels wide uses: ``tile``, or less on a wide output."""
+    rows = BAND_COPY_BYTES // (width * channels * 4) // 64 * 64
+    return min(int(tile), max(MIN_BAND_TILE, rows))
 
 
 def writes_in_bands(spec: TaskSpec, suffix: str, *, sketch_from_photo: bool = False) -> bool:
@@ -66,7 +79,7 @@ def write_in_bands(source: LoadedImage, engine: Engine, path: str | Path, *, til
 
     channels = 3 if source.alpha is None else 4
     bands = run_tiled_bands(engine.run, input_rows, height, width, multiple=engine.size_multiple,
-                            tile=int(tile_size or engine.tile_size), overlap=overlap,
+                            tile=band_tile(tile_size or engine.tile_size, width), overlap=overlap,
                             batch_size=batch_size or engine.preferred_batch_size)
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
