@@ -95,3 +95,20 @@ def test_cut_recipe_ships_into_its_run_folder_with_the_distance_to_the_art(cache
     assert "--target ~/.cache/translation/collections/art/val" in card["metrics"]["command"]
     meta = {p.key: p.value for p in onnx.load(run / "exports" / "style-photo2art-cut.onnx").metadata_props}
     assert meta["task"] == "style-transfer" and json.loads(meta["training"])["model"] == "cut"
+
+
+def test_refine_recipe_continues_the_shipped_model_and_says_so_on_its_card(cache, tmp_path):
+    from translation.default_models import MODELS_DIR
+    from translation.networks.start_weights import sha256_of
+
+    shipped = MODELS_DIR / "super-resolution.onnx"
+    exports = tmp_path / "exports"
+    assert main(["train", "--recipe", "super-resolution-refine", "--out", str(tmp_path / "run"), "--cache", str(cache),
+                 "--device", "cpu", "--max-steps", "1", "--ship", "--exports", str(exports)]) == 0
+    card = json.loads((exports / "super-resolution.json").read_text())
+    assert card["recipe"] == "super-resolution-refine"
+    origin = card["training"]["started_from"]
+    assert origin["file"] == "super-resolution.onnx" and origin["sha256"] == sha256_of(shipped)
+    assert "steps" in origin["training"]   # the shipped file's own card, carried along
+    meta = {p.key: p.value for p in onnx.load(exports / "super-resolution.onnx").metadata_props}
+    assert meta["tile_size"] == "2048"

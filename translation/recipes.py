@@ -44,11 +44,16 @@ class Recipe:
     # stem -> collection whose held-out images are the domain it translates into (the distribution distance)
     eval_target: dict[str, str] = field(default_factory=dict)
     default: bool = True                # ships a default model of exports/ (else an alternative to compare)
+    # generator -> stem of a shipped model whose weights the run starts from (a recipe that continues one)
+    start_from: dict[str, str] = field(default_factory=dict)
 
     def config(self, data: Path, out: Path, **overrides: Any):
         from .training.config import TrainConfig
 
+        from .default_models import MODELS_DIR
+
         options = {**self.options, **{k: v for k, v in overrides.items() if v is not None}}
+        options.setdefault("start_from", {name: str(MODELS_DIR / f"{stem}.onnx") for name, stem in self.start_from.items()})
         return TrainConfig(model=self.model, data=data, out=out, family_options=self.family_options, **options)
 
 
@@ -56,18 +61,30 @@ class Recipe:
 _PIX2PIX = dict(netG="unet_256", ngf=32, ndf=32, crop_size=256, batch_size=4, repeats=10, workers=2,
                 save_every=240, sample_every=240, keep=2, log_every=12, val_max=8)
 
+_SUPER_RESOLUTION = {**_PIX2PIX, "task": "super-resolution", "netG": "shuffle4_12blocks", "ngf": 48, "ndf": 16,
+                     "crop_size": 128, "batch_size": 16, "repeats": 8, "preprocess": "random_scale",
+                     "load_size": 512, "rotate": True, "norm": "none", "dropout": False, "residual": True,
+                     "lr": 5e-4, "beta1": 0.9, "epochs": 60, "epochs_decay": 60, "save_every": 350,
+                     "sample_every": 700, "log_every": 35}
+# One tile of 2048 px (the x4 output of a 512 px photo: no overlap to compute twice, nothing to blend);
+# the network works at a quarter of that, so a tile needs ~50 MB per layer (benchmarks/RESULTS.md).
+_SUPER_RESOLUTION_EXPORT = {"tile_size": 2048}
+_STYLE = dict(netG="resnet_6blocks", ngf=32, ndf=32, load_size=160, crop_size=128, batch_size=1,
+              task="style-transfer", repeats=5, workers=2, epochs=8, epochs_decay=8,
+              save_every=475, sample_every=475, keep=2, log_every=19)
+_STYLE_SHIPS = (Shipped("style-photo2art", "G_A", "style-transfer", "Style transfer: photo to art"),
+                Shipped("style-art2photo", "G_B", "style-transfer", "Style transfer: art to photo"))
+_STYLE_BACK = {"style-photo2art": "style-art2photo", "style-art2photo": "style-photo2art"}
+_STYLE_TARGET = {"style-photo2art": "art", "style-art2photo": "photos"}
+
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("super-resolution", "x4 super-resolution: a pixel-shuffle network (12 blocks of 48 features at a "
            "quarter of the resolution, no norm, as in ESPCN / EDSR) refines the bicubic upscale; trained on photo "
            "crops at random scales, turns and flips, area-downscaled with occasional blur, noise and JPEG; L1 with "
            "a faint PatchGAN term (lambda_L1 100000): a stronger one trades PSNR for texture",
-           "pix2pix", {**_PIX2PIX, "task": "super-resolution", "netG": "shuffle4_12blocks", "ngf": 48, "ndf": 16,
-                       "crop_size": 128, "batch_size": 16, "repeats": 8, "preprocess": "random_scale",
-                       "load_size": 512, "rotate": True, "norm": "none", "dropout": False, "residual": True,
-                       "lr": 5e-4, "beta1": 0.9, "epochs": 60, "epochs_decay": 60, "save_every": 350,
-                       "sample_every": 700, "log_every": 35},
+           "pix2pix", _SUPER_RESOLUTION,
            (Shipped("super-resolution", "G", "super-resolution", "Super-resolution x4"),),
-           family_options={"lambda_l1": 100000.0}),
+           family_options={"lambda_l1": 100000.0}, export_options=_SUPER_RESOLUTION_EXPORT),
     Recipe("colorization", "L -> ab colorization (Lab colour space), pix2pix U-Net with batch norm and "
            "resize-convolution up-sampling (no checkerboard), a strong L1 term (lambda_L1 500: a muted colour "
            "beats a wrong one), DiffAugment (translation, cutout) for the PatchGAN and an EMA of the weights; "
@@ -90,13 +107,22 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            family_options={"lambda_l1": 500.0}),
     Recipe("style-transfer", "CycleGAN between the photographs and the digital artworks (unpaired), compact "
            "ResNet generators; both directions shipped",
-           "cyclegan", dict(netG="resnet_6blocks", ngf=32, ndf=32, load_size=160, crop_size=128, batch_size=1,
-                            task="style-transfer", repeats=5, workers=2, epochs=8, epochs_decay=8,
-                            save_every=475, sample_every=475, keep=2, log_every=19),
-           (Shipped("style-photo2art", "G_A", "style-transfer", "Style transfer: photo to art"),
-            Shipped("style-art2photo", "G_B", "style-transfer", "Style transfer: art to photo")), unpaired=True,
-           eval_back={"style-photo2art": "style-art2photo", "style-art2photo": "style-photo2art"},
-           eval_target={"style-photo2art": "art", "style-art2photo": "photos"}),
+           "cyclegan", _STYLE, _STYLE_SHIPS, unpaired=True, eval_back=_STYLE_BACK, eval_target=_STYLE_TARGET),
+    Recipe("super-resolution-refine", "the shipped super-resolution model trained on: the same network, data and "
+           "losses, from its weights, at half the learning rate for as long again (small pixel-shuffle networks keep "
+           "gaining PSNR long after their first schedule ends)",
+           "pix2pix", {**_SUPER_RESOLUTION, "lr": 2.5e-4, "epochs": 50, "epochs_decay": 46},
+           (Shipped("super-resolution", "G", "super-resolution", "Super-resolution x4"),),
+           family_options={"lambda_l1": 100000.0}, export_options=_SUPER_RESOLUTION_EXPORT,
+           start_from={"G": "super-resolution"}),
+    Recipe("style-transfer-refine", "the shipped style models trained on as one CycleGAN: from their weights, "
+           "with twice the cycle weight (lambda 20: a style that keeps more of the photo, so it can be undone) "
+           "and crops at random scales up to 512 px, the size the models run at (the first run saw whole "
+           "pictures shrunk to 160 px)",
+           "cyclegan", {**_STYLE, "preprocess": "random_scale", "load_size": 512, "lr": 1e-4, "epochs": 4,
+                        "epochs_decay": 3},
+           _STYLE_SHIPS, unpaired=True, family_options={"lambda_cycle": 20.0}, eval_back=_STYLE_BACK,
+           eval_target=_STYLE_TARGET, start_from={"G_A": "style-photo2art", "G_B": "style-art2photo"}),
     Recipe("style-transfer-cut", "CUT (contrastive unpaired translation) from the photographs to the digital "
            "artworks: the style recipe's compact ResNet (with resize-convolution up-sampling) and data, PatchNCE "
            "instead of a second generator and a cycle (one direction, about 0.6x CycleGAN's time per step). Not "
@@ -211,7 +237,9 @@ def ship(recipe: Recipe, run_dir: Path, exports_dir: Path, *, cache: str | Path 
             "training": {"checkpoint": checkpoint.name, "steps": info.get("steps"), "epochs": info.get("epochs"),
                          "wall_time_s": info.get("wall_time_s"), "crop_size": info.get("crop_size"),
                          "batch_size": recipe.options.get("batch_size", 1), "hardware": hardware(),
-                         "command": f"translation train --recipe {recipe.name} --ship"},
+                         "command": f"translation train --recipe {recipe.name} --ship",
+                         **({"started_from": info["started_from"][item.generator]}
+                            if item.generator in info.get("started_from", {}) else {})},
             "metrics": {"held_out_images": result.images,
                         **{k: round(v, 4) for k, v in result.summary.items()}, "command": eval_command},
             "licence": "weights: MIT (this project); training images: their Debian packages' licences (GPL-2+, "
@@ -236,5 +264,5 @@ def describe() -> str:
     lines = []
     for recipe in RECIPES.values():
         files = ", ".join(f"exports/{s.stem}.onnx" for s in recipe.ships)
-        lines.append(f"  {recipe.name:18s} {recipe.model:9s} -> {files}" + ("" if recipe.default else " (not a default)"))
+        lines.append(f"  {recipe.name:23s} {recipe.model:9s} -> {files}" + ("" if recipe.default else " (not a default)"))
     return "\n".join(lines)

@@ -194,6 +194,14 @@ def _add_options(p: argparse.ArgumentParser, family: type[Family]) -> None:
     run.add_argument("--resume", action="store_true",
                      help="continue the run in --out from its newest complete checkpoint (options not given "
                           "again are taken from that run)")
+    names = list(family.generators)
+    run.add_argument("--start-from", action="append", metavar=f"[{'|'.join(names)}=]PATH",
+                     help="start a generator from these weights instead of random ones, e.g. to fine-tune a "
+                          "shipped model on your images: an ONNX file this tool exported (exports/NAME.onnx, "
+                          "not the batch-norm U-Nets, whose norms export folds away), a checkpoint (best.pt: "
+                          "its EMA weights where it has them) or a reference .pth; "
+                          + (f"name the generator, e.g. --start-from {names[0]}=A2B.onnx --start-from "
+                             f"{names[1]}=B2A.onnx" if len(names) > 1 else f"for {names[0]}"))
 
 
 def _add_family_options(p: argparse.ArgumentParser, family: type[Family]) -> None:
@@ -218,6 +226,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     given: dict[str, Any] = {k: v for k, v in vars(args).items() if k in names and k != "model"}
     if "data" in given:
         given["data"] = given["data"].expanduser().resolve()
+    if "start_from" in given:
+        given["start_from"] = start_from_pairs(args.model, given["start_from"])
     if given.get("resume"):
         if "out" not in given:
             raise TranslationError("--resume needs --out RUN_DIR: the folder of the run to continue")
@@ -226,6 +236,23 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         raise TranslationError(f"translation train {args.model}: --data DATA is required (see --help for the layouts)")
     given.setdefault("out", Path("runs") / f"{args.model}-{given['data'].name}")
     return TrainConfig.from_options(args.model, **given)
+
+
+def start_from_pairs(model: str, values: list[str]) -> dict[str, str]:
+    """``--start-from [NAME=]PATH`` given once or more -> generator name -> path."""
+    generators = list(get_family(model).generators)
+    pairs: dict[str, str] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or name not in generators:
+            if len(generators) > 1:
+                raise TranslationError(f"--start-from {value}: name the generator ({' or '.join(generators)}), "
+                                       f"e.g. --start-from {generators[0]}=PATH")
+            name, path = generators[0], value
+        if name in pairs:
+            raise TranslationError(f"--start-from {name}= given twice")
+        pairs[name] = str(Path(path).expanduser())
+    return pairs
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +79,7 @@ class TrainConfig:
     log_every: int = 10
     tensorboard: bool = True          # RUN_DIR/tensorboard/: event files beside the JSON-lines logs
     resume: bool = False
+    start_from: dict[str, str] = field(default_factory=dict)  # generator -> weights to start from (not a resume)
     # the family's options: its Options dataclass, or a dict of some of them (the rest: its defaults)
     family_options: Any = None
 
@@ -175,6 +176,13 @@ class TrainConfig:
                   f"use --crop-size {max(multiple, self.crop_size // multiple * multiple)} or a smaller U-Net "
                   f"(unet_{_largest_unet(self.crop_size)})")
         self.augment()  # checks load size vs crop size
+        from .families import get_family
+
+        generators = get_family(self.model).generators
+        for name, path in self.start_from.items():
+            check(name in generators, f"--start-from {name}={path}: {self.model} has no generator {name!r} "
+                                      f"(its generators: {', '.join(generators)})")
+            check(Path(path).is_file(), f"--start-from {path}: file not found")
 
     # ---------------------------------------------------------------- (de)serialisation
     def to_dict(self) -> dict[str, Any]:

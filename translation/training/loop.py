@@ -99,6 +99,9 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
     # ---- networks, optimizers, learning-rate schedules (same initial weights on every rank)
     family = get_family(config.model)(config, data.spec, runtime, speed)
     _check_family_applies(config, family)
+    # where the weights started (--start-from), kept through resumes for the checkpoints and model cards
+    started_from = (resumed["info"].get("started_from", {}) if resumed is not None
+                    else _load_start_weights(config, family))
     decay = _linear_decay(config.epochs, config.epochs_decay)
     schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, decay) for name, opt in family.optimizers.items()}
     # warm-up: the average soon forgets the random initial weights, which matters in short runs
@@ -165,7 +168,8 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
 
     def info() -> dict[str, Any]:
         return {**_info(config, data, step, completed_epochs(), wall_before + time.monotonic() - started,
-                        last_losses, last_scores), **family.run_details()}
+                        last_losses, last_scores), **family.run_details(),
+                **({"started_from": started_from} if started_from else {})}
 
     def checkpoint() -> None:
         ranks = runtime.gather({"rng": rng_state(device), **family.rank_state()})
@@ -257,6 +261,16 @@ def _train(config: TrainConfig, runtime: distributed.Runtime, progress: bool) ->
     if board is not None:
         board.close()
     return run_dir
+
+
+def _load_start_weights(config: TrainConfig, family: Family) -> dict[str, Any]:
+    from ..networks.start_weights import load_start_weights
+
+    origins = {}
+    for name, path in config.start_from.items():
+        origins[name] = load_start_weights(family.networks[name], path, name, family.generator_configs[name].size_multiple)
+        log.info("%s starts from the weights of %s", name, path)
+    return origins
 
 
 def _check_family_applies(config: TrainConfig, family: Family) -> None:
