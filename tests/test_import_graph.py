@@ -15,7 +15,7 @@ SOURCE_ROOTS = {"translation": REPO_ROOT / "translation", "translation.app": REP
 
 # Floors from the ground up (docs/ARCHITECTURE.md): a module may import its own floor and those below.
 FLOORS = [
-    {"errors", "atomic"},
+    {"errors", "atomic", "digest"},
     {"imaging", "metrics", "sliced_wasserstein", "losses", "default_models", "examples"},
     {"tasks", "networks"},
     {"data", "runtime"},

@@ -99,7 +99,7 @@ def test_cut_recipe_ships_into_its_run_folder_with_the_distance_to_the_art(cache
 
 def test_refine_recipe_continues_the_shipped_model_and_says_so_on_its_card(cache, tmp_path):
     from translation.default_models import MODELS_DIR
-    from translation.networks.start_weights import sha256_of
+    from translation.digest import file_sha256
 
     shipped = MODELS_DIR / "super-resolution.onnx"
     exports = tmp_path / "exports"
@@ -108,7 +108,7 @@ def test_refine_recipe_continues_the_shipped_model_and_says_so_on_its_card(cache
     card = json.loads((exports / "super-resolution.json").read_text())
     assert card["recipe"] == "super-resolution-refine"
     origin = card["training"]["started_from"]
-    assert origin["file"] == "super-resolution.onnx" and origin["sha256"] == sha256_of(shipped)
+    assert origin["file"] == "super-resolution.onnx" and origin["sha256"] == file_sha256(shipped)
     assert "steps" in origin["training"]   # the shipped file's own card, carried along
     meta = {p.key: p.value for p in onnx.load(exports / "super-resolution.onnx").metadata_props}
     assert meta["tile_size"] == "2048"

@@ -3,7 +3,6 @@ that hold the pictures are extracted from each .deb into a tree of their own (no
 no package drags its dependencies in). The .deb's SHA-256 and version are recorded beside the tree."""
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..atomic import atomic_write_text
+from ..digest import file_sha256
 from ..errors import TranslationError
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def fetch(names: Iterable[str], cache: Path) -> None:
         for package in wanted:
             deb = debs[package.name]
             extract(deb, package.folders, tree_root(cache))
-            record = {"version": _version(deb), "deb": deb.name, "sha256": _sha256(deb)}
+            record = {"version": _version(deb), "deb": deb.name, "sha256": file_sha256(deb)}
             atomic_write_text(folder / f"{package.name}.json", json.dumps(record, indent=2) + "\n")
             log.info("extracted %s %s", package.name, record["version"])
 
@@ -147,14 +147,6 @@ def versions(source_root: Path, cache: Path) -> dict[str, str | None]:
             if result.returncode == 0 and result.stdout.strip():
                 found[name] = result.stdout.strip()
     return found
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _version(deb: Path) -> str:

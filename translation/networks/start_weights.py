@@ -10,7 +10,6 @@ read from ONNX are checked: the network must reproduce the file's own output on 
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..digest import file_sha256
 from ..errors import TranslationError
 from .checkpoint import _RUNNING_STATS, averaged_weights, generator_entries, load_state_dict_into, read_checkpoint
 
 PARITY_TOLERANCE = 1e-3  # of outputs in [-1, 1]: float32 export noise is ~1e-6
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_start_weights(net: nn.Module, path: str | Path, name: str, size_multiple: int) -> dict[str, Any]:
@@ -43,7 +35,7 @@ def load_start_weights(net: nn.Module, path: str | Path, name: str, size_multipl
         _check_parity(net, path, size_multiple)
     else:
         load_state_dict_into(net, _checkpoint_state_dict(path, name), source=str(path))
-    origin: dict[str, Any] = {"file": path.name, "sha256": sha256_of(path)}
+    origin: dict[str, Any] = {"file": path.name, "sha256": file_sha256(path)}
     card = path.with_suffix(".json")
     if path.suffix.lower() == ".onnx" and card.is_file():
         import json
