@@ -1,9 +1,9 @@
 """A PNG written band of rows by band of rows, for outputs too large to hold whole in memory.
 
 Pillow and OpenCV encode only complete images. PNG itself streams: a header, then the zlib stream of
-the filtered rows in IDAT chunks, then an end chunk. Rows are filtered as libpng does by default
-(each row gets the one of the five filters with the smallest sum of absolute residuals), vectorised
-over a band with numpy, and compressed by one ``zlib.compressobj``; memory is that of one band.
+the filtered rows in IDAT chunks, then an end chunk. Rows are filtered as ``write_image`` has libpng
+filter them (Paeth), vectorised over a band with numpy, and compressed by one ``zlib.compressobj``
+with the same run-length strategy; memory is that of one band.
 """
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ import numpy as np
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOUR_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}      # channels -> gray, gray+alpha, RGB, RGBA
 _CHUNK_BYTES = 1 << 18                         # IDAT payload per chunk
-_FILTER_ROWS = 16                              # rows filtered at once (5 candidates x int16 each)
-PNG_COMPRESS_LEVEL = 6                         # zlib level, Pillow's and libpng's default
+_FILTER_ROWS = 16                              # rows filtered at once (int16 temporaries)
+PNG_COMPRESS_LEVEL = 1                         # as write_image: under run-length coding the level hardly matters
+_PAETH = 4                                     # PNG filter type
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -40,12 +41,8 @@ def filter_rows(rows: np.ndarray, previous: np.ndarray, bpp: int) -> bytes:
     a[:, bpp:] = x[:, :-bpp]
     c = np.zeros_like(x)
     c[:, bpp:] = b[:, :-bpp]
-    candidates = np.stack([x, x - a, x - b, x - ((a + b) >> 1), x - _paeth(a, b, c)]) & 0xFF
-    # libpng's heuristic: residuals read as signed bytes, the smallest sum of magnitudes wins
-    signed = candidates.astype(np.int8).astype(np.int16)
-    choice = np.abs(signed).sum(axis=2, dtype=np.int64).argmin(axis=0)
-    chosen = candidates[choice, np.arange(len(rows))].astype(np.uint8)
-    return np.hstack([choice.astype(np.uint8)[:, None], chosen]).tobytes()
+    filtered = ((x - _paeth(a, b, c)) & 0xFF).astype(np.uint8)   # modulo 256, as PNG defines the residuals
+    return np.hstack([np.full((len(rows), 1), _PAETH, np.uint8), filtered]).tobytes()
 
 
 class PngBandWriter:
@@ -60,7 +57,7 @@ class PngBandWriter:
         self.bpp = channels * bit_depth // 8
         self.rows_written = 0
         self._previous = np.zeros(self.width * self.bpp, np.uint8)
-        self._compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS, 9, zlib.Z_RLE)  # as write_image
+        self._compressor = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS, 9, zlib.Z_RLE)
         self._pending = bytearray()
         header = struct.pack(">IIBBBBB", self.width, self.height, bit_depth, _COLOUR_TYPE[channels], 0, 0, 0)
         handle.write(SIGNATURE + _chunk(b"IHDR", header))

@@ -10,6 +10,7 @@ read from ONNX are checked: the network must reproduce the file's own output on 
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,6 @@ def load_start_weights(net: nn.Module, path: str | Path, name: str, size_multipl
     origin: dict[str, Any] = {"file": path.name, "sha256": file_sha256(path)}
     card = path.with_suffix(".json")
     if path.suffix.lower() == ".onnx" and card.is_file():
-        import json
-
         try:
             training = json.loads(card.read_text(encoding="utf-8")).get("training", {})
         except (OSError, ValueError):

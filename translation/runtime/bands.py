@@ -39,9 +39,9 @@ BAND_COPY_BYTES = 128 << 20
 MIN_BAND_TILE = 512
 
 
-def band_tile(tile: int, width: int, channels: int = 3) -> int:
+def band_tile(tile: int, width: int) -> int:
     """The tile size a band of an output ``width`` pixels wide uses: ``tile``, or less on a wide output."""
-    rows = BAND_COPY_BYTES // (width * channels * 4) // 64 * 64
+    rows = BAND_COPY_BYTES // (width * 3 * 4) // 64 * 64   # float32 RGB
     return min(int(tile), max(MIN_BAND_TILE, rows))
 
 
