@@ -46,6 +46,7 @@ class ConvertOptions:
     name_template: str = "{stem}"          # fields: {stem} {model} {task} {ext}
     format: str = "png"
     quality: int = 95
+    png_compression: str = "fast"          # fast | compact (PNG files ~25% smaller for 3-6x the encoding CPU)
     tile_size: int | None = None           # None: the model's recommended tile size
     overlap: int = DEFAULT_OVERLAP
     batch_size: int | None = None          # tiles per inference call (None: 1 on CPU, 4 on GPU)
@@ -323,7 +324,8 @@ class _Pipeline:
         try:
             started = time.perf_counter()
             write_in_bands(future.result(), self.engine, job.output, tile_size=self.options.tile_size,
-                           overlap=self.options.overlap, batch_size=self.options.batch_size)
+                           overlap=self.options.overlap, batch_size=self.options.batch_size,
+                           png_compression=self.options.png_compression)
             self.summary.inference_seconds += time.perf_counter() - started   # encoding included
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
             error = exc
@@ -332,7 +334,8 @@ class _Pipeline:
 
     def _encode(self, job: Job, prepared: Prepared, output: np.ndarray) -> None:
         result = finish_image(prepared, output, self.engine.info)
-        write_image(job.output, result.rgb, result.alpha, quality=self.options.quality)
+        write_image(job.output, result.rgb, result.alpha, quality=self.options.quality,
+                    png_compression=self.options.png_compression)
 
     def _top_up(self) -> None:
         while len(self.decoding) < 2 * self.workers and self.next_job < len(self.jobs):

@@ -46,13 +46,14 @@ def read_png(path: Path) -> np.ndarray:
     return pixels[:, :, [2, 1, 0, 3][:pixels.shape[2]]]
 
 
+@pytest.mark.parametrize("compression", ["fast", "compact"])
 @pytest.mark.parametrize("channels,bits", [(1, 8), (2, 16), (3, 8), (4, 16)])
-def test_png_written_band_by_band_decodes_to_the_same_pixels(channels, bits):
+def test_png_written_band_by_band_decodes_to_the_same_pixels(channels, bits, compression):
     rng = np.random.default_rng(channels)
     pixels = rng.integers(0, 2 ** bits, (37, 29, channels)).astype(np.uint16 if bits == 16 else np.uint8)
     pixels[:20] = np.linspace(0, 2 ** bits - 1, 29).astype(pixels.dtype)[None, :, None]   # smooth: filters matter
     buffer = io.BytesIO()
-    writer = PngBandWriter(buffer, 29, 37, channels, bits)
+    writer = PngBandWriter(buffer, 29, 37, channels, bits, compression=compression)
     for start in range(0, 37, 10):
         writer.write(pixels[start:start + 10])
     writer.close()

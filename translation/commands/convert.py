@@ -47,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
                              "(default: '{stem}')")
     parser.add_argument("--format", choices=("png", "jpg", "webp"), default="png", help="output format (default: png)")
     parser.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default: 95)")
+    parser.add_argument("--png-compression", choices=("fast", "compact"), default="fast",
+                        help="PNG outputs: fast (default) or compact (files ~25%% smaller, encoding takes 3-6x "
+                             "the CPU time)")
     parser.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
     parser.add_argument("--sketch-from-photo", action="store_true",
                         help="sketch-to-photo models: turn each photo into a line drawing first")
@@ -109,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     video, video_format = video_options(args)
     options = ConvertOptions(
         recursive=args.recursive, include=tuple(args.include), exclude=tuple(args.exclude),
-        name_template=args.name, format=args.format, quality=args.quality, tile_size=args.tile_size,
+        name_template=args.name, format=args.format, quality=args.quality,
+        png_compression=args.png_compression, tile_size=args.tile_size,
         overlap=args.overlap, batch_size=args.batch_size, overwrite=args.overwrite,
         sketch_from_photo=args.sketch_from_photo, workers=args.workers,
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS, video=video, video_format=video_format)

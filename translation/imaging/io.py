@@ -23,6 +23,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from ..atomic import atomic_path
 from ..errors import TranslationError
+from .png_stream import PNG_COMPRESSIONS, PngBandWriter
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,10 @@ _PILLOW_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEB
 _NO_ALPHA_SUFFIXES = frozenset({".jpg", ".jpeg", ".bmp", ".gif"})
 _SIXTEEN_BIT_SUFFIXES = frozenset({".png", ".tif", ".tiff"})
 _EXIF_ORIENTATION = 0x0112
-# PNG through libpng (OpenCV): the Paeth row filter alone and zlib's run-length strategy. Lossless;
-# on photographs and model outputs 25-60% less CPU than libpng's adaptive filter choice (which tries all
-# five per row) with files within 1-3% of its size, and 2-3x less than Pillow's encoder; under run-length
-# coding the level hardly matters (benchmarks/RESULTS.md, batch conversion).
+# PNG, compact: libpng (OpenCV) with the Paeth row filter alone and zlib's run-length strategy; on
+# photographs and model outputs 25-60% less CPU than libpng's adaptive filter choice (which tries all
+# five per row) with files within 1-3% of its size. The fast default is png_stream's (Up filter, ISA-L
+# deflate): 3-6x less CPU again, files 24-32% larger (benchmarks/RESULTS.md, batch conversion).
 PNG_PARAMS = (cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
               cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_PAETH)
 # Errors Pillow raises (directly or from its codecs) for data that is cut short or damaged.
@@ -354,12 +355,13 @@ def _normalise_dtype(pixels: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------- writing
 
 def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray | None = None, *,
-                quality: int = 95) -> Path:
+                quality: int = 95, png_compression: str = "fast") -> Path:
     """Encode ``rgb`` (and ``alpha``) into ``path`` atomically; the format comes from the suffix.
 
     Float input in [0, 1] is written with 8 bits; uint16 stays 16-bit for PNG and TIFF and is reduced
     to 8 bits elsewhere. JPEG, BMP and GIF drop alpha (it is not composited). ``quality`` (1-100)
-    applies to JPEG and WebP. Parent folders are created. Returns the path written.
+    applies to JPEG and WebP; ``png_compression`` to PNG: ``fast`` or ``compact`` (files ~25% smaller
+    for 3-6x the CPU time). Parent folders are created. Returns the path written.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -368,6 +370,9 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
                                f"(use one of {', '.join(sorted(WRITE_SUFFIXES))})")
     if not 1 <= int(quality) <= 100:
         raise TranslationError(f"{path}: quality must be between 1 and 100, got {quality}")
+    if png_compression not in PNG_COMPRESSIONS:
+        raise TranslationError(f"{path}: unknown PNG compression {png_compression!r} (use one of "
+                               f"{', '.join(PNG_COMPRESSIONS)})")
     loaded = _from_array(np.asarray(rgb))
     if alpha is not None:
         alpha = np.asarray(alpha)
@@ -387,7 +392,9 @@ def write_image(path: str | os.PathLike[str], rgb: np.ndarray, alpha: np.ndarray
         pixels = np.dstack([pixels, convert(_match_alpha_dtype(alpha, loaded.rgb.dtype))])
     try:
         with atomic_path(path) as tmp:
-            if sixteen or suffix == ".png":
+            if suffix == ".png" and png_compression == "fast":
+                _write_png_stream(tmp, pixels)
+            elif sixteen or suffix == ".png":
                 _write_with_opencv(tmp, suffix, pixels, path)
             else:
                 _write_with_pillow(tmp, suffix, pixels, int(quality))
@@ -412,6 +419,14 @@ def _write_with_pillow(tmp: Path, suffix: str, pixels: np.ndarray, quality: int)
     if fmt in ("JPEG", "WEBP"):
         options["quality"] = quality
     image.save(tmp, format=fmt, **options)
+
+
+def _write_png_stream(tmp: Path, pixels: np.ndarray) -> None:
+    height, width, channels = pixels.shape
+    with open(tmp, "wb") as handle:
+        writer = PngBandWriter(handle, width, height, channels, 16 if pixels.dtype == np.uint16 else 8)
+        writer.write(pixels)
+        writer.close()
 
 
 def _write_with_opencv(tmp: Path, suffix: str, pixels: np.ndarray, target: Path) -> None:

@@ -25,9 +25,9 @@ from ..errors import TranslationError
 from ..imaging.io import LoadedImage
 from ..imaging.png_stream import PngBandWriter
 from ..tasks import TaskSpec
-from ..tasks.processing import as_float_rgb, decode, encode_input, resize
+from ..tasks.processing import as_float_rgb, encode_input, resize, upscale_input
 from .engine import Engine
-from .pipeline import DEFAULT_OVERLAP, quantise
+from .pipeline import DEFAULT_OVERLAP, output_pixels
 from .tiling import run_tiled_bands
 
 BAND_SUFFIXES = frozenset({".png"})
@@ -51,19 +51,24 @@ def writes_in_bands(spec: TaskSpec, suffix: str, *, sketch_from_photo: bool = Fa
             and spec.input_space in ("rgb", "gray") and spec.output_space in ("rgb", "gray"))
 
 
+def _source_rows(height: int, scale: int, y0: int, y1: int, margin: int) -> tuple[int, int]:
+    """The rows of a ``height``-row source that output rows y0:y1 of its upscale by ``scale`` read."""
+    return max(0, y0 // scale - margin), min(height, (y1 - 1) // scale + 1 + margin)
+
+
 def _upscaled_rows(pixels: np.ndarray, scale: int, y0: int, y1: int, margin: int, interpolation: int,
                    convert=lambda rows: rows) -> np.ndarray:
     """Rows y0:y1 of ``pixels`` resized by ``scale`` in both directions, from a crop with ``margin`` rows."""
     if scale == 1:
         return convert(pixels[y0:y1])
-    height, width = pixels.shape[:2]
-    r0, r1 = max(0, y0 // scale - margin), min(height, (y1 - 1) // scale + 1 + margin)
+    r0, r1 = _source_rows(pixels.shape[0], scale, y0, y1, margin)
     crop = convert(pixels[r0:r1])
-    return resize(crop, (r1 - r0) * scale, width * scale, interpolation)[y0 - r0 * scale:y1 - r0 * scale]
+    return resize(crop, (r1 - r0) * scale, pixels.shape[1] * scale, interpolation)[y0 - r0 * scale:y1 - r0 * scale]
 
 
 def write_in_bands(source: LoadedImage, engine: Engine, path: str | Path, *, tile_size: int | None = None,
-                   overlap: int = DEFAULT_OVERLAP, batch_size: int | None = None) -> Path:
+                   overlap: int = DEFAULT_OVERLAP, batch_size: int | None = None,
+                   png_compression: str = "fast") -> Path:
     """Translate ``source`` with ``engine`` into the PNG ``path`` (atomically), one band of rows at a time."""
     path, spec = Path(path), engine.info.task
     if not writes_in_bands(spec, path.suffix):
@@ -72,6 +77,10 @@ def write_in_bands(source: LoadedImage, engine: Engine, path: str | Path, *, til
     height, width = source.height * scale, source.width * scale
 
     def input_rows(y0: int, y1: int) -> np.ndarray:   # rows y0:y1 of what ``prepare`` would make
+        if scale > 1 and spec.input_space == "rgb":   # as prepare: encoded small, upscaled plane by plane
+            r0, r1 = _source_rows(source.height, scale, y0, y1, _CUBIC_MARGIN)
+            upscaled = upscale_input(spec, as_float_rgb(source.rgb[r0:r1]), scale)
+            return upscaled[:, y0 - r0 * scale:y1 - r0 * scale]
         rgb = _upscaled_rows(source.rgb, scale, y0, y1, _CUBIC_MARGIN, cv2.INTER_CUBIC, as_float_rgb)
         if scale > 1:   # the band is a fresh array: clipped in place
             np.clip(rgb, 0.0, 1.0, out=rgb)
@@ -83,10 +92,10 @@ def write_in_bands(source: LoadedImage, engine: Engine, path: str | Path, *, til
                             batch_size=batch_size or engine.preferred_batch_size)
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            writer = PngBandWriter(handle, width, height, channels, source.bit_depth)
+            writer = PngBandWriter(handle, width, height, channels, source.bit_depth, compression=png_compression)
             for band in bands:
                 y0 = writer.rows_written
-                pixels = quantise(decode(spec.output_space, band.transpose(2, 0, 1), {}), source.bit_depth)
+                pixels = output_pixels(spec, band.transpose(2, 0, 1), {}, source.bit_depth)
                 if source.alpha is not None:
                     alpha = _upscaled_rows(source.alpha, scale, y0, y0 + len(pixels), _LINEAR_MARGIN, cv2.INTER_LINEAR)
                     pixels = np.dstack([pixels, alpha])

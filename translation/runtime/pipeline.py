@@ -84,21 +84,45 @@ def infer(prepared: Prepared, engine: Engine, *, tile_size: int | None = None,
                      batch_size=batch_size or engine.preferred_batch_size, progress=progress)
 
 
+_DEPTHS = {8: (255.0, cv2.CV_8U), 16: (65535.0, cv2.CV_16U)}
+
+
 def quantise(rgb: np.ndarray, bits: int) -> np.ndarray:
-    """float [0, 1] -> uint8 / uint16, in place where possible (large images: no float temporaries)."""
-    if rgb.dtype != np.float32 or not rgb.flags.writeable:
-        rgb = rgb.astype(np.float32)
-    top = 65535.0 if bits == 16 else 255.0
-    np.clip(rgb, 0.0, 1.0, out=rgb)
-    rgb *= top
-    np.rint(rgb, out=rgb)
-    return rgb.astype(np.uint16 if bits == 16 else np.uint8)
+    """float [0, 1] -> uint8 / uint16: scaled, rounded half to even (as ``np.rint``) and clipped in one
+    OpenCV pass (saturating), the same values as clipping, scaling and rounding in numpy's four."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    top, depth = _DEPTHS[16 if bits == 16 else 8]
+    return cv2.addWeighted(rgb, top, rgb, 0.0, 0.0, dtype=depth).reshape(rgb.shape)
+
+
+def output_pixels(spec: TaskSpec, output: np.ndarray, context: dict, bits: int) -> np.ndarray:
+    """``quantise(finish(...))``: network output C x H x W -> H x W x 3 uint8 / uint16, the same values.
+
+    An rgb or gray output already at its final size skips the float photo: (x + 1) / 2 * top in one
+    saturating pass per plane (halving is exact in floating point, so it rounds as ``finish`` and
+    ``quantise`` do), on the network's own C x H x W planes or on the blended H x W x C tiles as they lie.
+    """
+    output = np.asarray(output, dtype=np.float32)
+    if output.ndim == 4 and output.shape[0] == 1:
+        output = output[0]
+    at_size = output.ndim == 3 and tuple(context.get("output_size", output.shape[1:])) == output.shape[1:]
+    if spec.output_space not in ("rgb", "gray") or not at_size or output.shape[0] not in (1, 3):
+        return quantise(finish(spec, output, context), bits)
+    top, depth = _DEPTHS[16 if bits == 16 else 8]
+    interleaved = output.transpose(1, 2, 0)
+    layers = [interleaved] if interleaved.flags.c_contiguous else list(output)
+    done = []
+    for layer in layers:
+        shifted = layer + np.float32(1.0)
+        done.append(cv2.addWeighted(shifted, top / 2, shifted, 0.0, 0.0, dtype=depth))
+    pixels = (done[0] if len(done) == 1 else cv2.merge(done)).reshape(interleaved.shape)
+    return pixels if pixels.shape[2] == 3 else np.repeat(pixels, 3, axis=2)
 
 
 def finish_image(prepared: Prepared, output: np.ndarray, info: ModelInfo) -> LoadedImage:
     """Network output -> pixels at the source's bit depth, with the source's alpha re-attached."""
     source = prepared.source
-    pixels = quantise(finish(info.task, output, prepared.context), source.bit_depth)
+    pixels = output_pixels(info.task, output, prepared.context, source.bit_depth)
     alpha = source.alpha
     if alpha is not None and alpha.shape != pixels.shape[:2]:
         height, width = pixels.shape[:2]

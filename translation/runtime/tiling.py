@@ -134,6 +134,11 @@ def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, *, mul
     _, height, width = image.shape
     plan = plan_tiles(height, width, multiple=multiple, tile=tile, overlap=overlap)
     batch_size = max(1, int(batch_size))
+    if plan.count == 1:   # the whole image in one tile: its output, cropped, is the image (no blend, no copy)
+        result = _run_batch(run, [extract_tile(image, plan, 0, 0)], plan, batch_size)
+        if progress is not None:
+            progress(1, 1)
+        return result[0, :, :height, :width]
     output: np.ndarray | None = None
     pending: list[tuple[int, int]] = []
     done = 0
@@ -157,8 +162,8 @@ def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, *, mul
     if pending:
         flush()
     assert output is not None
-    # Accumulated as H x W x C, handed out as a C x H x W view: post-processing wants H x W x C and
-    # gets it without another full-size copy.
+    # Accumulated as H x W x C, handed out as a C x H x W view: post-processing reads either layout
+    # without another full-size copy.
     return output.transpose(2, 0, 1)
 
 
@@ -169,7 +174,7 @@ def _accumulate(output: np.ndarray, tile_out: np.ndarray, plan: TilePlan, i: int
     wy, wx = plan.rows.weights[i], plan.cols.weights[j]
     h, w = len(wy), len(wx)
     tile_hwc = tile_out[:, :h, :w].transpose(1, 2, 0)
-    if plan.count == 1:  # the whole image in one piece: just crop the padding away
+    if plan.count == 1:  # the whole image in one piece (a band of one tile): just crop the padding away
         output[:h, :w] = tile_hwc
         return
     output[y:y + h, x:x + w] += tile_hwc * (wy[:, None] * wx[None, :])[:, :, None]

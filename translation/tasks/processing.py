@@ -61,6 +61,21 @@ def encode_input(spec: TaskSpec, rgb: np.ndarray) -> np.ndarray:
     return np.clip(encoded, -1.0, 1.0, out=encoded)
 
 
+def upscale_input(spec: TaskSpec, rgb: np.ndarray, scale: int) -> np.ndarray:
+    """H x W x 3 float [0, 1] -> the network input of its bicubic upscale by ``scale`` (C x sH x sW in [-1, 1]).
+
+    Encoded at the low resolution first, then upscaled plane by plane straight into the C x H x W input:
+    the values of upscaling the photo first (for an rgb input, encoding is linear and bicubic weights sum
+    to one; within float rounding), without the full-size H x W x 3 copies that path makes.
+    """
+    encoded = encode_input(spec, rgb)
+    height, width = encoded.shape[1] * scale, encoded.shape[2] * scale
+    upscaled = np.empty((encoded.shape[0], height, width), np.float32)
+    for plane, target in zip(encoded, upscaled):
+        cv2.resize(plane, (width, height), dst=target, interpolation=cv2.INTER_CUBIC)
+    return np.clip(upscaled, -1.0, 1.0, out=upscaled)
+
+
 def photo_to_sketch(spec: TaskSpec, rgb: np.ndarray) -> np.ndarray:
     """The line drawing (H x W float32 [0, 1]) that ``spec``'s task makes of a photo for its models."""
     task = find_task(spec.name)
@@ -84,6 +99,9 @@ def prepare(spec: TaskSpec, rgb: np.ndarray, *, sketch_from_photo: bool = False)
     height, width = rgb.shape[:2]
     if sketch_from_photo:
         rgb = np.repeat(photo_to_sketch(spec, rgb)[:, :, None], 3, axis=2)
+    if spec.scale > 1 and spec.input_space == "rgb" and spec.output_space != "lab_ab" and not spec.working_size:
+        return upscale_input(spec, rgb, spec.scale), {"input_size": (height, width),
+                                                      "output_size": (height * spec.scale, width * spec.scale)}
     if spec.scale > 1:
         rgb = np.clip(resize(rgb, height * spec.scale, width * spec.scale, cv2.INTER_CUBIC), 0.0, 1.0)
     out_height, out_width = rgb.shape[:2]
