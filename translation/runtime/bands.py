@@ -25,7 +25,7 @@ from ..errors import TranslationError
 from ..imaging.io import LoadedImage
 from ..imaging.png_stream import PngBandWriter
 from ..tasks import TaskSpec
-from ..tasks.processing import as_float_rgb, encode_input, resize, upscale_input
+from ..tasks.processing import as_float_rgb, encode_input, resize, upscale_input, upscales_encoded
 from .engine import Engine
 from .pipeline import DEFAULT_OVERLAP, output_pixels
 from .tiling import run_tiled_bands
@@ -77,7 +77,7 @@ def write_in_bands(source: LoadedImage, engine: Engine, path: str | Path, *, til
     height, width = source.height * scale, source.width * scale
 
     def input_rows(y0: int, y1: int) -> np.ndarray:   # rows y0:y1 of what ``prepare`` would make
-        if scale > 1 and spec.input_space == "rgb":   # as prepare: encoded small, upscaled plane by plane
+        if upscales_encoded(spec):   # as prepare: encoded small, upscaled plane by plane
             r0, r1 = _source_rows(source.height, scale, y0, y1, _CUBIC_MARGIN)
             upscaled = upscale_input(spec, as_float_rgb(source.rgb[r0:r1]), scale)
             return upscaled[:, y0 - r0 * scale:y1 - r0 * scale]

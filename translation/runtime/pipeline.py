@@ -87,12 +87,16 @@ def infer(prepared: Prepared, engine: Engine, *, tile_size: int | None = None,
 _DEPTHS = {8: (255.0, cv2.CV_8U), 16: (65535.0, cv2.CV_16U)}
 
 
-def quantise(rgb: np.ndarray, bits: int) -> np.ndarray:
-    """float [0, 1] -> uint8 / uint16: scaled, rounded half to even (as ``np.rint``) and clipped in one
-    OpenCV pass (saturating), the same values as clipping, scaling and rounding in numpy's four."""
-    rgb = np.asarray(rgb, dtype=np.float32)
+def _to_integers(values: np.ndarray, scale: float, bits: int) -> np.ndarray:
+    """float32 ``values * scale * top`` rounded half to even (as ``np.rint``) and clipped to 0..top
+    (uint8 / uint16) in one saturating OpenCV pass."""
     top, depth = _DEPTHS[16 if bits == 16 else 8]
-    return cv2.addWeighted(rgb, top, rgb, 0.0, 0.0, dtype=depth).reshape(rgb.shape)
+    return cv2.addWeighted(values, top * scale, values, 0.0, 0.0, dtype=depth).reshape(values.shape)
+
+
+def quantise(rgb: np.ndarray, bits: int) -> np.ndarray:
+    """float [0, 1] -> uint8 / uint16: the same values as clipping, scaling and rounding in numpy's four passes."""
+    return _to_integers(np.asarray(rgb, dtype=np.float32), 1.0, bits)
 
 
 def output_pixels(spec: TaskSpec, output: np.ndarray, context: dict, bits: int) -> np.ndarray:
@@ -108,13 +112,9 @@ def output_pixels(spec: TaskSpec, output: np.ndarray, context: dict, bits: int) 
     at_size = output.ndim == 3 and tuple(context.get("output_size", output.shape[1:])) == output.shape[1:]
     if spec.output_space not in ("rgb", "gray") or not at_size or output.shape[0] not in (1, 3):
         return quantise(finish(spec, output, context), bits)
-    top, depth = _DEPTHS[16 if bits == 16 else 8]
     interleaved = output.transpose(1, 2, 0)
     layers = [interleaved] if interleaved.flags.c_contiguous else list(output)
-    done = []
-    for layer in layers:
-        shifted = layer + np.float32(1.0)
-        done.append(cv2.addWeighted(shifted, top / 2, shifted, 0.0, 0.0, dtype=depth))
+    done = [_to_integers(layer + np.float32(1.0), 0.5, bits) for layer in layers]
     pixels = (done[0] if len(done) == 1 else cv2.merge(done)).reshape(interleaved.shape)
     return pixels if pixels.shape[2] == 3 else np.repeat(pixels, 3, axis=2)
 

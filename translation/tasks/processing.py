@@ -61,6 +61,11 @@ def encode_input(spec: TaskSpec, rgb: np.ndarray) -> np.ndarray:
     return np.clip(encoded, -1.0, 1.0, out=encoded)
 
 
+def upscales_encoded(spec: TaskSpec) -> bool:
+    """Whether ``prepare`` makes the spec's input with ``upscale_input`` (an upscaling rgb -> rgb / gray task)."""
+    return spec.scale > 1 and spec.input_space == "rgb" and spec.output_space != "lab_ab" and not spec.working_size
+
+
 def upscale_input(spec: TaskSpec, rgb: np.ndarray, scale: int) -> np.ndarray:
     """H x W x 3 float [0, 1] -> the network input of its bicubic upscale by ``scale`` (C x sH x sW in [-1, 1]).
 
@@ -99,13 +104,12 @@ def prepare(spec: TaskSpec, rgb: np.ndarray, *, sketch_from_photo: bool = False)
     height, width = rgb.shape[:2]
     if sketch_from_photo:
         rgb = np.repeat(photo_to_sketch(spec, rgb)[:, :, None], 3, axis=2)
-    if spec.scale > 1 and spec.input_space == "rgb" and spec.output_space != "lab_ab" and not spec.working_size:
-        return upscale_input(spec, rgb, spec.scale), {"input_size": (height, width),
-                                                      "output_size": (height * spec.scale, width * spec.scale)}
-    if spec.scale > 1:
-        rgb = np.clip(resize(rgb, height * spec.scale, width * spec.scale, cv2.INTER_CUBIC), 0.0, 1.0)
-    out_height, out_width = rgb.shape[:2]
+    out_height, out_width = height * spec.scale, width * spec.scale
     context: dict = {"input_size": (height, width), "output_size": (out_height, out_width)}
+    if upscales_encoded(spec):
+        return upscale_input(spec, rgb, spec.scale), context
+    if spec.scale > 1:
+        rgb = np.clip(resize(rgb, out_height, out_width, cv2.INTER_CUBIC), 0.0, 1.0)
     if spec.output_space == "lab_ab":
         context["lab_l"] = rgb_to_lab(rgb)[:, :, 0]
     if spec.working_size and max(out_height, out_width) > spec.working_size:
