@@ -141,6 +141,24 @@ def test_library_convert_resumes_and_overwrites(model, tmp_path):
     assert (tight.converted, tight.failed) == (3, 1) and len(list((tmp_path / "tight").iterdir())) == 3
 
 
+def test_a_cpu_conversion_holds_opencv_to_one_thread_and_puts_it_back(model, tmp_path, monkeypatch):
+    src = tmp_path / "in"
+    for i in range(3):
+        write_image(src / f"{i}.png", photo(16, 16, i))
+    before = cv2.getNumThreads()
+    monkeypatch.setattr("translation.convert.write_image", lambda *a, **k: seen.append(cv2.getNumThreads())
+                        or write_image(*a, **k))
+    seen: list[int] = []
+    cv2.setNumThreads(2)
+    try:
+        summary = convert([src], tmp_path / "out", Engine(model, providers="cpu", spinning=False))
+        after = cv2.getNumThreads()
+    finally:
+        cv2.setNumThreads(before)
+    # the encode workers ran with OpenCV in their own thread; the pool is back as it was
+    assert summary.converted == 3 and seen == [1, 1, 1] and after == 2
+
+
 @pytest.mark.timeout(300)
 def test_a_killed_conversion_finishes_on_the_next_run(model, tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"

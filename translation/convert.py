@@ -29,6 +29,7 @@ from .imaging.io import DEFAULT_MAX_PIXELS, LoadedImage, write_image
 from .errors import TranslationError
 from .runtime.bands import write_in_bands, writes_in_bands
 from .runtime.engine import Engine
+from .runtime.opencv_threads import single_threaded_opencv
 from .runtime.pipeline import DEFAULT_OVERLAP, Prepared, finish_image, infer, load, prepare_image
 from .video import CONTAINERS, VideoOptions, is_video_path
 
@@ -358,6 +359,10 @@ class _Pipeline:
             self.report(job, future.exception())
 
     def run(self) -> None:
+        with single_threaded_opencv(self.engine.device == "CPU"):
+            self._run()
+
+    def _run(self) -> None:
         try:
             while self.next_job < len(self.jobs) or self.decoding:
                 self._top_up()

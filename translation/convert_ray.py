@@ -85,7 +85,7 @@ class Translator:
         from .runtime.engine import Engine
 
         # no warm-up run: the first image does that work itself
-        self.engine = Engine(model, providers=providers, threads=threads, warmup=False)
+        self.engine = Engine(model, providers=providers, threads=threads, warmup=False, spinning=False)
         self.options = options
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -84,3 +84,20 @@ def test_a_corrupt_model_is_a_clear_error(tmp_path, model):
     broken.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
     with pytest.raises(TranslationError, match="broken.onnx"):
         Engine(broken)
+
+
+def test_spinning_off_lets_idle_threads_sleep_with_the_same_results(model):
+    x = np.random.default_rng(2).uniform(-1, 1, (1, 3, 32, 40)).astype(np.float32)
+    spinning = Engine(model, providers="cpu", threads=2, warmup=False)
+    sleeping = Engine(model, providers="cpu", threads=2, warmup=False, spinning=False)
+    assert spinning.spinning and not sleeping.spinning
+
+    def allows_spinning(engine: Engine) -> bool:   # what the session was really opened with
+        try:
+            return engine._session.get_session_options().get_session_config_entry(
+                "session.intra_op.allow_spinning") != "0"
+        except RuntimeError:                         # not set: ONNX Runtime's default, spinning
+            return True
+
+    assert allows_spinning(spinning) and not allows_spinning(sleeping)
+    np.testing.assert_array_equal(sleeping.run(x), spinning.run(x))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from translation.runtime.pipeline import output_pixels, quantise
-from translation.tasks import TaskSpec, finish, get_task, prepare
+from translation.tasks import TaskSpec, finish, get_task, lab_ab_to_rgb, prepare
 from translation.tasks.processing import encode_input, resize
 
 
@@ -71,3 +71,19 @@ def test_super_resolution_input_is_the_upscaled_photo_encoded():
     assert tensor.shape == (3, 148, 212) and context["output_size"] == (148, 212)
     np.testing.assert_allclose(tensor, upscaled_first, atol=2e-6)
     assert tensor.min() >= -1.0 and tensor.max() <= 1.0
+
+
+def test_lab_ab_planes_upsampled_as_they_lie_give_the_interleaved_values():
+    colorization = get_task("colorization")
+    photo = np.random.default_rng(4).random((90, 130, 3)).astype(np.float32)
+    _, context = prepare(colorization, photo)
+    ab = np.random.default_rng(5).uniform(-0.6, 0.6, (2, 40, 56)).astype(np.float32)  # a non-integer upscale
+    interleaved = cv2.resize(ab.transpose(1, 2, 0) * np.float32(110.0), (130, 90), interpolation=cv2.INTER_LINEAR)
+    expected = cv2.cvtColor(np.dstack([context["lab_l"], interleaved]).astype(np.float32), cv2.COLOR_Lab2RGB)
+    rgb = lab_ab_to_rgb(ab, context)
+    assert rgb.shape == (90, 130, 3) and rgb.dtype == np.float32
+    np.testing.assert_allclose(rgb, expected, atol=1e-4)
+    with pytest.raises(ValueError, match="2 channels"):
+        lab_ab_to_rgb(ab[:1], context)
+    with pytest.raises(ValueError, match="lab_l"):
+        lab_ab_to_rgb(ab, {"output_size": (90, 130)})

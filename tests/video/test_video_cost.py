@@ -16,7 +16,7 @@ from translation.examples import EXAMPLES_DIR
 from translation.imaging.io import read_image, to_uint8
 from translation.video.flow import Motion, MotionEstimator, coarsest_scale, flow_gray, warp
 from translation.video.io import VideoInfo, VideoReader
-from translation.video.opencv_threads import single_threaded_opencv
+from translation.runtime.opencv_threads import single_threaded_opencv
 from translation.video.stabilize import Stabilizer
 from translation.video.synthetic import camera_pan, write_clip
 from translation.video.translate import _quantised

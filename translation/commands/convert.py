@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         # no warm-up run: the first image does that work itself (a one-image run would pay twice)
         engine = Engine(info, providers=providers_for(args.device, args.providers), threads=args.threads,
-                        warmup=False)
+                        warmup=False, spinning=False)
         print(f"{info.name} ({info.task.name}, {info.network}) on {engine.device}, {engine.threads} threads: "
               f"{len(plan.todo)} image(s) -> {args.output}", file=sys.stderr)
         with frames_bar() as on_frames:

@@ -102,9 +102,13 @@ class Engine:
 
     def __init__(self, model: ModelInfo | str | Path, *, providers: Sequence[str] | str | None = None,
                  threads: int | None = None, extra_dirs: Sequence[str | Path] = (),
-                 warmup: bool = True, io_binding: bool | None = None, session_cache: bool | None = None) -> None:
+                 warmup: bool = True, io_binding: bool | None = None, session_cache: bool | None = None,
+                 spinning: bool = True) -> None:
         self.info: ModelInfo = model if isinstance(model, ModelInfo) else resolve_model(model, extra_dirs)
         self.threads = int(threads) if threads else default_threads()
+        # ONNX Runtime's idle CPU threads spin waiting for the next run (its default: the network alone is
+        # at its fastest); off, they sleep and leave the cores to the decode and encode threads of a pipeline
+        self.spinning = bool(spinning)
         # CPU sessions load the optimised graph a previous session saved (session_cache.py);
         # None: on unless $TRANSLATION_ORT_CACHE turns it off
         self.session_cache: bool = cache_enabled() if session_cache is None else bool(session_cache)
@@ -147,6 +151,8 @@ class Engine:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        if not self.spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = _ORT_ERROR
         return options
 

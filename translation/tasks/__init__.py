@@ -14,7 +14,7 @@ import pkgutil
 
 # Importing a task module registers its task: this line's order is the app's tab order (do not sort it).
 from . import style_transfer, colorization, super_resolution, sketch_to_photo, custom  # noqa: F401, I001
-from .processing import decode, finish, photo_to_sketch, prepare, training_pair
+from .processing import decode, finish, lab_ab_to_rgb, photo_to_sketch, prepare, training_pair
 from .sketch_to_photo import extract_sketch
 from .spec import (
     CUSTOM,
@@ -41,7 +41,7 @@ for _module in pkgutil.iter_modules(__path__):  # any other task module, after t
 
 __all__ = [
     "CUSTOM", "INPUT_SPACES", "OUTPUT_SPACES", "AppTab", "Examples", "Measure", "ModelChoice", "ModelUnderTest", "Task",
-    "TaskSpec", "decode", "extract_sketch", "find_task", "finish", "get_task", "photo_to_sketch", "prepare",
+    "TaskSpec", "decode", "extract_sketch", "find_task", "finish", "get_task", "lab_ab_to_rgb", "photo_to_sketch", "prepare",
     "register_task", "registered_tasks", "sketch_tasks", "task_named", "task_names", "training_pair",
     "unregister_task",
 ]

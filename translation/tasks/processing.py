@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ..errors import TranslationError
-from ..imaging.colour import lab_to_rgb, luminance, rgb_to_lab
+from ..imaging.colour import luminance, rgb_to_lab
 from ..imaging.io import to_float
 from .spec import AB_SCALE, TaskSpec, find_task, registered_tasks, sketch_tasks
 
@@ -138,17 +138,8 @@ def decode(space: str, pixels: np.ndarray, context: dict) -> np.ndarray:
         raise ValueError(f"expected network output C x H x W, got shape {output.shape}")
     height, width = context.get("output_size", output.shape[1:])
     if space == "lab_ab":
-        if output.shape[0] != 2:
-            raise ValueError(f"lab_ab output needs 2 channels, got {output.shape[0]}")
-        if "lab_l" not in context:
-            raise ValueError("lab_ab output needs the context from prepare (its 'lab_l')")
-        ab = _to_hwc(output)
-        ab *= np.float32(AB_SCALE)
-        ab = resize(ab, height, width, cv2.INTER_LINEAR)
-        lab_l = context["lab_l"]
-        if lab_l.shape != (height, width):
-            lab_l = resize(lab_l, height, width, cv2.INTER_LINEAR)
-        return lab_to_rgb(np.dstack([lab_l, ab]))
+        rgb = lab_ab_to_rgb(output, context)
+        return np.clip(rgb, 0.0, 1.0, out=rgb)
     if output.shape[0] not in (1, 3):
         raise ValueError(f"{space} output needs 1 or 3 channels, got {output.shape[0]}")
     rgb = _to_hwc(output)
@@ -161,6 +152,27 @@ def decode(space: str, pixels: np.ndarray, context: dict) -> np.ndarray:
     if rgb.shape[2] == 1:
         rgb = np.repeat(rgb, 3, axis=2)
     return np.clip(rgb, 0.0, 1.0, out=rgb)
+
+
+def lab_ab_to_rgb(output: np.ndarray, context: dict) -> np.ndarray:
+    """ab output (2 x H' x W' in [-1, 1]) on the context's L -> H x W x 3 float32 sRGB (OpenCV's conversion
+    keeps it within [0, 1]; ``decode`` clips it all the same, quantising saturates).
+
+    Each plane is scaled and upsampled as it lies in the network's output (no interleaved copy) and the
+    three planes are merged once for OpenCV's Lab -> RGB."""
+    output = np.asarray(output, dtype=np.float32)
+    if output.ndim == 4 and output.shape[0] == 1:
+        output = output[0]
+    if output.ndim != 3 or output.shape[0] != 2:
+        raise ValueError(f"lab_ab output needs 2 channels (2 x H x W), got shape {output.shape}")
+    if "lab_l" not in context:
+        raise ValueError("lab_ab output needs the context from prepare (its 'lab_l')")
+    height, width = context.get("output_size", output.shape[1:])
+    lab_l = context["lab_l"]
+    if lab_l.shape != (height, width):
+        lab_l = resize(lab_l, height, width, cv2.INTER_LINEAR)
+    planes = [resize(plane * np.float32(AB_SCALE), height, width, cv2.INTER_LINEAR) for plane in output]
+    return cv2.cvtColor(cv2.merge([np.ascontiguousarray(lab_l, dtype=np.float32), *planes]), cv2.COLOR_Lab2RGB)
 
 
 # ------------------------------------------------------------------------------------ self-supervision

@@ -4,7 +4,7 @@ Every frame takes the path an image takes (``prepare_image`` -> tiles on the eng
 ``finish``), so a video frame and the same picture as a still are translated alike. Decoding, the
 task's pre-processing and the motion between input frames run in a thread ahead of inference; the
 post-processing, stabilisation and encoding run in another behind it (on a CPU engine with OpenCV's
-own pool held at one thread: ``opencv_threads.py``). The output is written to a temp file beside
+own pool held at one thread: ``runtime/opencv_threads.py``). The output is written to a temp file beside
 ``dst`` and renamed at the end: an interrupted run leaves no half-written video.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ..runtime.pipeline import DEFAULT_OVERLAP, Prepared, get_engine, prepare_im
 from ..tasks import finish
 from .flow import Motion, MotionEstimator, flow_gray
 from .io import Frame, VideoInfo, VideoReader
-from .opencv_threads import single_threaded_opencv
+from ..runtime.opencv_threads import single_threaded_opencv
 from .options import VideoOptions
 from .stabilize import Stabilizer
 from .writer import VideoWriter

@@ -1,10 +1,11 @@
-"""OpenCV's thread pool held at one thread while videos run through a model on the CPU.
+"""OpenCV's thread pool held at one thread while images or videos run through a model on the CPU.
 
-There the model's threads already keep the cores busy and the video pipeline's own threads overlap
-decoding, flow and encoding with it; OpenCV's pool, woken for every flow, resize and remap of a small
-frame, only adds wake-ups and spinning (~0.5 ms of CPU a frame on 80x60 -> 320x240 super-resolution,
-beside ~7 ms of video work). The setting is process-wide, so it is counted: the first video to start
-sets it and the last to finish puts back what was there.
+There the model's threads already keep the cores busy and the pipelines' own threads (the batch
+converter's decode and encode workers, the video pipeline's) overlap decoding, colour conversion and
+encoding with it; OpenCV's pool, woken for every resize and colour conversion of a single picture, only
+adds wake-ups and spinning (~0.5 ms of CPU a frame on 80x60 -> 320x240 super-resolution; 512x512
+colorization converts ~7% faster without it). The setting is process-wide, so it is counted: the
+first pipeline to start sets it and the last to finish puts back what was there.
 """
 from __future__ import annotations
 
