@@ -116,12 +116,14 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            family_options={"lambda_l1": 100000.0}, export_options=_SUPER_RESOLUTION_EXPORT,
            start_from={"G": "super-resolution"}),
     Recipe("style-transfer-refine", "the shipped style models trained on as one CycleGAN: from their weights, "
-           "with twice the cycle weight (lambda 20: a style that keeps more of the photo, so it can be undone) "
-           "and crops at random scales up to 512 px, the size the models run at (the first run saw whole "
-           "pictures shrunk to 160 px)",
+           "with four times the cycle weight (lambda 40: a style that keeps more of the photo, so it can be "
+           "undone; the identity term kept at its absolute weight of 10), an EMA of the generators' weights, and "
+           "crops at random scales up to 512 px, the size the models run at (the first run saw whole pictures "
+           "shrunk to 160 px)",
            "cyclegan", {**_STYLE, "preprocess": "random_scale", "load_size": 512, "lr": 1e-4, "epochs": 4,
-                        "epochs_decay": 3},
-           _STYLE_SHIPS, unpaired=True, family_options={"lambda_cycle": 20.0}, eval_back=_STYLE_BACK,
+                        "epochs_decay": 3, "ema": 0.999},
+           _STYLE_SHIPS, unpaired=True, family_options={"lambda_cycle": 40.0, "lambda_identity": 0.25},
+           eval_back=_STYLE_BACK,
            eval_target=_STYLE_TARGET, start_from={"G_A": "style-photo2art", "G_B": "style-art2photo"}),
     Recipe("style-transfer-cut", "CUT (contrastive unpaired translation) from the photographs to the digital "
            "artworks: the style recipe's compact ResNet (with resize-convolution up-sampling) and data, PatchNCE "
@@ -238,6 +240,8 @@ def ship(recipe: Recipe, run_dir: Path, exports_dir: Path, *, cache: str | Path 
                          "wall_time_s": info.get("wall_time_s"), "crop_size": info.get("crop_size"),
                          "batch_size": recipe.options.get("batch_size", 1), "hardware": hardware(),
                          "command": f"translation train --recipe {recipe.name} --ship",
+                         # the recipe as it was for this run (recipes change between refinement stages)
+                         "settings": {**recipe.options, **recipe.family_options},
                          **({"started_from": info["started_from"][item.generator]}
                             if item.generator in info.get("started_from", {}) else {})},
             "metrics": {"held_out_images": result.images,

@@ -43,7 +43,7 @@ def load_start_weights(net: nn.Module, path: str | Path, name: str, size_multipl
             training = json.loads(card.read_text(encoding="utf-8")).get("training", {})
         except (OSError, ValueError):
             training = {}
-        origin["training"] = {k: training[k] for k in ("steps", "wall_time_s", "command", "started_from")
+        origin["training"] = {k: training[k] for k in ("steps", "wall_time_s", "command", "settings", "started_from")
                               if k in training}
     return origin
 
