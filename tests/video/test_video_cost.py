@@ -1,9 +1,8 @@
-"""What makes the video path cheaper on the CPU keeps its results: OpenCV held at one thread (and put
-back), DIS's pyramid fitted to small frames, one encoder thread for small frames, one-pass
+"""What makes the video path cheaper on the CPU keeps its results (OpenCV held at one thread: tests/runtime),
+DIS's pyramid fitted to small frames, one encoder thread for small frames, one-pass
 quantisation and OpenCV arithmetic in the stabiliser."""
 from __future__ import annotations
 
-import threading
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from translation.examples import EXAMPLES_DIR
 from translation.imaging.io import read_image, to_uint8
 from translation.video.flow import Motion, MotionEstimator, coarsest_scale, flow_gray, warp
 from translation.video.io import VideoInfo, VideoReader
-from translation.runtime.opencv_threads import single_threaded_opencv
 from translation.video.stabilize import Stabilizer
 from translation.video.synthetic import camera_pan, write_clip
 from translation.video.translate import _quantised
@@ -26,38 +24,6 @@ from translation.video.writer import VideoWriter
 @pytest.fixture(scope="module")
 def photo() -> np.ndarray:
     return read_image(EXAMPLES_DIR / "style-transfer" / "kay.jpg").rgb
-
-
-@pytest.fixture
-def opencv_threads():
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(2)
-    yield
-    cv2.setNumThreads(before)
-
-
-def test_opencv_runs_single_threaded_inside_and_the_last_leaver_puts_it_back(opencv_threads):
-    with single_threaded_opencv():
-        assert cv2.getNumThreads() == 1
-        entered, leave = threading.Event(), threading.Event()
-
-        def another_video() -> None:
-            with single_threaded_opencv():
-                entered.set()
-                leave.wait(5)
-
-        other = threading.Thread(target=another_video)
-        other.start()
-        entered.wait(5)
-    assert cv2.getNumThreads() == 1          # the other video still runs
-    leave.set()
-    other.join()
-    assert cv2.getNumThreads() == 2
-    with pytest.raises(RuntimeError), single_threaded_opencv():
-        raise RuntimeError("a failed video")
-    assert cv2.getNumThreads() == 2
-    with single_threaded_opencv(enabled=False):  # a GPU engine: the cores are free for OpenCV
-        assert cv2.getNumThreads() == 2
 
 
 @pytest.mark.parametrize("height, width, coarsest", [(60, 80, 1), (48, 64, 1), (64, 96, 2), (240, 320, 3),
