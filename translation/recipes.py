@@ -123,8 +123,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            "cyclegan", {**_STYLE, "preprocess": "random_scale", "load_size": 512, "lr": 1e-4, "epochs": 4,
                         "epochs_decay": 3, "ema": 0.999},
            _STYLE_SHIPS, unpaired=True, family_options={"lambda_cycle": 40.0, "lambda_identity": 0.25},
-           eval_back=_STYLE_BACK,
-           eval_target=_STYLE_TARGET, start_from={"G_A": "style-photo2art", "G_B": "style-art2photo"}),
+           eval_back=_STYLE_BACK, eval_target=_STYLE_TARGET, start_from={"G_A": "style-photo2art", "G_B": "style-art2photo"}),
     Recipe("style-transfer-cut", "CUT (contrastive unpaired translation) from the photographs to the digital "
            "artworks: the style recipe's compact ResNet (with resize-convolution up-sampling) and data, PatchNCE "
            "instead of a second generator and a cycle (one direction, about 0.6x CycleGAN's time per step). Not "

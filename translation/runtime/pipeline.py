@@ -17,7 +17,7 @@ import numpy as np
 
 from ..imaging.io import DEFAULT_MAX_PIXELS, LoadedImage, read_image, to_uint8, to_uint16
 from ..errors import TranslationError
-from ..tasks import TaskSpec, finish, lab_ab_to_rgb, photo_to_sketch, prepare, sketch_tasks
+from ..tasks import TaskSpec, finish, photo_to_sketch, prepare, sketch_tasks
 from .engine import Engine, normalise_providers
 from .models import ModelInfo, resolve_model
 from .tiling import run_tiled
@@ -109,8 +109,6 @@ def output_pixels(spec: TaskSpec, output: np.ndarray, context: dict, bits: int) 
     output = np.asarray(output, dtype=np.float32)
     if output.ndim == 4 and output.shape[0] == 1:
         output = output[0]
-    if spec.output_space == "lab_ab":  # saturating to 0..top is the clip that finish makes
-        return _to_integers(lab_ab_to_rgb(output, context), 1.0, bits)
     at_size = output.ndim == 3 and tuple(context.get("output_size", output.shape[1:])) == output.shape[1:]
     if spec.output_space not in ("rgb", "gray") or not at_size or output.shape[0] not in (1, 3):
         return quantise(finish(spec, output, context), bits)

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ..errors import TranslationError
-from ..imaging.colour import luminance, rgb_to_lab
+from ..imaging.colour import lab_to_rgb, luminance, rgb_to_lab
 from ..imaging.io import to_float
 from .spec import AB_SCALE, TaskSpec, find_task, registered_tasks, sketch_tasks
 
@@ -138,8 +138,7 @@ def decode(space: str, pixels: np.ndarray, context: dict) -> np.ndarray:
         raise ValueError(f"expected network output C x H x W, got shape {output.shape}")
     height, width = context.get("output_size", output.shape[1:])
     if space == "lab_ab":
-        rgb = lab_ab_to_rgb(output, context)
-        return np.clip(rgb, 0.0, 1.0, out=rgb)
+        return lab_ab_to_rgb(output, context)
     if output.shape[0] not in (1, 3):
         raise ValueError(f"{space} output needs 1 or 3 channels, got {output.shape[0]}")
     rgb = _to_hwc(output)
@@ -155,14 +154,11 @@ def decode(space: str, pixels: np.ndarray, context: dict) -> np.ndarray:
 
 
 def lab_ab_to_rgb(output: np.ndarray, context: dict) -> np.ndarray:
-    """ab output (2 x H' x W' in [-1, 1]) on the context's L -> H x W x 3 float32 sRGB (OpenCV's conversion
-    keeps it within [0, 1]; ``decode`` clips it all the same, quantising saturates).
+    """ab output (2 x H' x W' in [-1, 1]) on the context's L -> H x W x 3 float32 sRGB in [0, 1].
 
     Each plane is scaled and upsampled as it lies in the network's output (no interleaved copy) and the
-    three planes are merged once for OpenCV's Lab -> RGB."""
+    three planes are merged once for the Lab -> RGB conversion."""
     output = np.asarray(output, dtype=np.float32)
-    if output.ndim == 4 and output.shape[0] == 1:
-        output = output[0]
     if output.ndim != 3 or output.shape[0] != 2:
         raise ValueError(f"lab_ab output needs 2 channels (2 x H x W), got shape {output.shape}")
     if "lab_l" not in context:
@@ -172,7 +168,7 @@ def lab_ab_to_rgb(output: np.ndarray, context: dict) -> np.ndarray:
     if lab_l.shape != (height, width):
         lab_l = resize(lab_l, height, width, cv2.INTER_LINEAR)
     planes = [resize(plane * np.float32(AB_SCALE), height, width, cv2.INTER_LINEAR) for plane in output]
-    return cv2.cvtColor(cv2.merge([np.ascontiguousarray(lab_l, dtype=np.float32), *planes]), cv2.COLOR_Lab2RGB)
+    return lab_to_rgb(cv2.merge([np.ascontiguousarray(lab_l, dtype=np.float32), *planes]))
 
 
 # ------------------------------------------------------------------------------------ self-supervision
