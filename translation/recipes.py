@@ -108,10 +108,12 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("style-transfer", "CycleGAN between the photographs and the digital artworks (unpaired), compact "
            "ResNet generators; both directions shipped",
            "cyclegan", _STYLE, _STYLE_SHIPS, unpaired=True, eval_back=_STYLE_BACK, eval_target=_STYLE_TARGET),
-    Recipe("super-resolution-refine", "the shipped super-resolution model trained on: the same network, data and "
-           "losses, from its weights, at half the learning rate for as long again (small pixel-shuffle networks keep "
-           "gaining PSNR long after their first schedule ends)",
-           "pix2pix", {**_SUPER_RESOLUTION, "lr": 2.5e-4, "epochs": 50, "epochs_decay": 46},
+    Recipe("super-resolution-refine", "the shipped super-resolution model trained on, grown to 24 blocks: its "
+           "trained layers spread through the deeper network with identity layers between them (Net2DeeperNet: it "
+           "starts as exactly the shipped model), the same data and losses at half the learning rate (at 12 blocks "
+           "the network had reached its plateau)",
+           "pix2pix", {**_SUPER_RESOLUTION, "netG": "shuffle4_24blocks", "lr": 2.5e-4, "epochs": 40,
+                       "epochs_decay": 40},
            (Shipped("super-resolution", "G", "super-resolution", "Super-resolution x4"),),
            family_options={"lambda_l1": 100000.0}, export_options=_SUPER_RESOLUTION_EXPORT,
            start_from={"G": "super-resolution"}),

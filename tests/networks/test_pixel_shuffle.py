@@ -106,3 +106,29 @@ def test_onnx_export_with_dynamic_batch_height_and_width_matches_pytorch(scale):
             expected = net(x).numpy()
         assert got.shape == expected.shape == shape
         assert np.abs(got - expected).max() < 1e-4
+
+
+def test_a_deeper_network_grows_from_a_trained_one_computing_the_same_then_learning_on():
+    shallow = tiny(4)
+    with torch.no_grad():  # away from the initial values, like a trained network
+        for p in shallow.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    deep = PixelShuffleGenerator(3, 3, 4, features=8, blocks=5)
+    deep.deepen(shallow)
+    x = torch.rand(2, 3, 24, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(deep(x), shallow(x), atol=1e-6)
+    # the trained layers, spread through the body; identities between them
+    assert torch.equal(deep.body[0][0].weight, shallow.body[0][0].weight)
+    assert torch.equal(deep.body[2][0].weight, shallow.body[1][0].weight)
+    assert float(deep.body[1][1].weight.detach().min()) == 1.0
+    # the identity layers learn: one step moves them and the output
+    deep(x).sub(x.flip(-1)).abs().mean().backward()
+    assert float(deep.body[1][0].weight.grad.abs().sum()) > 0
+
+
+def test_only_the_depth_may_grow():
+    with pytest.raises(TranslationError, match="only the depth may grow"):
+        PixelShuffleGenerator(3, 3, 4, features=16, blocks=5).deepen(tiny(4))
+    with pytest.raises(TranslationError, match="only the depth may grow"):
+        PixelShuffleGenerator(3, 3, 4, features=8, blocks=1).deepen(tiny(4))

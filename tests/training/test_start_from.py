@@ -103,3 +103,23 @@ def test_cyclegan_starts_each_generator_from_its_own_file(unpaired_data, tiny, t
         return sum(float((pa - pb).abs().sum()) for pa, pb in zip(a.state_dict().values(), b.state_dict().values()))
 
     assert distance(after, started) < 0.5 * distance(fresh, started)
+
+
+@pytest.mark.parametrize("source", ["onnx", "checkpoint"])
+def test_a_deeper_pixel_shuffle_network_grows_from_a_shallower_file(tmp_path, source):
+    shallow_config = GeneratorConfig.named("shuffle4_2blocks", ngf=8)
+    trained = build_generator(shallow_config).eval()
+    with torch.no_grad():
+        for p in trained.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+    if source == "onnx":
+        path = export_generator(trained, tmp_path / "g.onnx", config=shallow_config, task="super-resolution")
+    else:
+        path = tmp_path / "latest_net_G.pth"
+        torch.save(trained.state_dict(), path)
+    deep = build_generator(GeneratorConfig.named("shuffle4_5blocks", ngf=8)).eval()
+    origin = load_start_weights(deep, path, "G", 4)
+    assert origin["grown_from_blocks"] == 2
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(deep(x), trained(x), atol=1e-5)

@@ -29,6 +29,11 @@ accounts for). The tail is initialised as Aitken et al., 2017, "Checkerboard art
 convolution" propose (ICNR): the ``scale ** 2`` sub-pixel kernels of each output channel start equal,
 so the untrained shuffle adds a blocky but seamless correction; it is also scaled by 0.1, so the
 untrained network starts close to its input.
+
+Growth (``deepen``): a trained network can be continued as a deeper one without losing what it learnt,
+after Chen et al., 2016, "Net2Net" (Net2DeeperNet): its layers are spread evenly through the deeper
+body and the layers between start as identities (a centred one-hot kernel, then PReLU with slope 1),
+so the grown network computes exactly what the trained one did and training only adds to it.
 """
 from __future__ import annotations
 
@@ -66,6 +71,31 @@ class PixelShuffleGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.shuffle(self.tail(self.body(self.head(self.unshuffle(x)))))
         return (x + y).clamp(-1.0, 1.0) if self.residual else y.clamp(-1.0, 1.0)
+
+    def deepen(self, shallower: PixelShuffleGenerator) -> None:
+        """Take ``shallower``'s weights (same scale, channels and features, fewer or as many blocks): its
+        layers spread evenly through this body, identity layers between them (Net2DeeperNet)."""
+        mine = (self.scale, self.residual, self.head[0].in_channels, self.tail.out_channels, self.head[0].out_channels)
+        theirs = (shallower.scale, shallower.residual, shallower.head[0].in_channels, shallower.tail.out_channels,
+                  shallower.head[0].out_channels)
+        if mine != theirs or len(shallower.body) > len(self.body):
+            raise TranslationError(
+                f"cannot grow a pixel-shuffle network of {len(shallower.body)} blocks (scale, residual, channels in, "
+                f"out, features: {theirs}) into one of {len(self.body)} blocks ({mine}): only the depth may grow")
+        kept = {index * len(self.body) // len(shallower.body): block for index, block in enumerate(shallower.body)}
+        with torch.no_grad():
+            self.head.load_state_dict(shallower.head.state_dict())
+            self.tail.load_state_dict(shallower.tail.state_dict())
+            for index, block in enumerate(self.body):
+                if index in kept:
+                    block.load_state_dict(kept[index].state_dict())
+                    continue
+                conv, prelu = block
+                conv.weight.zero_()
+                centre = conv.kernel_size[0] // 2
+                conv.weight[range(conv.out_channels), range(conv.in_channels), centre, centre] = 1.0
+                conv.bias.zero_()
+                prelu.weight.fill_(1.0)
 
     def _initialise(self) -> None:
         for module in self.modules():

@@ -7,10 +7,12 @@ Three sources: an ONNX file this project exported (``exports/NAME.onnx``), one o
 exporter renames (PReLU slopes, reshaped to ``C x 1 x 1``) are matched in the order the graph uses them.
 Batch norm folded into the convolutions at export cannot be undone, so such a file is refused. Weights
 read from ONNX are checked: the network must reproduce the file's own output on a test input.
+A pixel-shuffle network may start from a shallower one's weights: it grows from them (``deepen``).
 """
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,11 @@ def load_start_weights(net: nn.Module, path: str | Path, name: str, size_multipl
     path = Path(path)
     if not path.is_file():
         raise TranslationError(f"--start-from {path}: file not found")
+    shallower = _shallower_twin(net, path, name)
+    if shallower is not None:
+        origin = load_start_weights(shallower, path, name, size_multiple)
+        net.deepen(shallower)
+        return {**origin, "grown_from_blocks": len(shallower.body)}
     if path.suffix.lower() == ".onnx":
         load_state_dict_into(net, _onnx_state_dict(path, net), source=str(path))
         _check_parity(net, path, size_multiple)
@@ -46,6 +53,32 @@ def load_start_weights(net: nn.Module, path: str | Path, name: str, size_multipl
         origin["training"] = {k: training[k] for k in ("steps", "wall_time_s", "command", "settings", "started_from")
                               if k in training}
     return origin
+
+
+_BODY_BLOCK = re.compile(r"(?:^|\.)body\.(\d+)\.0\.weight$")
+
+
+def _shallower_twin(net: nn.Module, path: Path, name: str) -> nn.Module | None:
+    """For a pixel-shuffle network and a file of one with fewer blocks: a network of the file's depth to
+    load first (the deeper network then grows from it); else None."""
+    from .pixel_shuffle import PixelShuffleGenerator
+
+    if not isinstance(net, PixelShuffleGenerator):
+        return None
+    if path.suffix.lower() == ".onnx":
+        import onnx
+
+        try:
+            keys = [i.name for i in onnx.load(str(path)).graph.initializer]
+        except Exception:  # noqa: BLE001 - reported with its reason by the loader that follows
+            return None
+    else:
+        keys = list(_checkpoint_state_dict(path, name))
+    blocks = len({match.group(1) for match in map(_BODY_BLOCK.search, keys) if match})
+    if not blocks or blocks >= len(net.body):
+        return None
+    return PixelShuffleGenerator(net.head[0].in_channels // net.scale ** 2, net.tail.out_channels // net.scale ** 2,
+                                 net.scale, net.head[0].out_channels, blocks, residual=net.residual)
 
 
 def _checkpoint_state_dict(path: Path, name: str) -> dict[str, torch.Tensor]:
