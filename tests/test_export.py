@@ -258,8 +258,13 @@ def test_cli_export_with_overrides_and_errors(tmp_path, capsys):
                  "--working-size", "384"]) == 0
     assert "working size 384" in capsys.readouterr().out
     meta = read_metadata(out)
-    assert (meta["network"], meta["norm_mode"], meta["task"], meta["working_size"]) == (
-        "unet_32", "instance", "style-transfer", "384")
+    assert (meta["network"], meta["norm_mode"], meta["task"], meta["working_size"], meta["working_shape"]) == (
+        "unet_32", "instance", "style-transfer", "384", "fit")
+    square = tmp_path / "square.onnx"
+    assert main(["export", str(checkpoint), "-o", str(square), "--task", "style-transfer", "--working-size", "256",
+                 "--working-shape", "square"]) == 0
+    assert "working size 256 (square)" in capsys.readouterr().out
+    assert read_model_info(square).task.working_shape == "square"
     # a wrong architecture override is one clear line, no traceback, nothing written
     bad = tmp_path / "bad.onnx"
     assert main(["export", str(checkpoint), "-o", str(bad), "--ngf", "16"]) == 1

@@ -64,6 +64,7 @@ def export_generator(
     fp16: bool = False,
     tile_size: int | None = None,
     working_size: int | None = None,
+    working_shape: str | None = None,
     opset: int = DEFAULT_OPSET,
     tolerance: float | None = None,
     info: Mapping[str, Any] | None = None,
@@ -81,7 +82,9 @@ def export_generator(
     own statistics (what the reference's test script does at batch 1), dropout off in both.
     ``fp16`` stores float16 weights (inputs and outputs stay float32). ``working_size`` overrides the
     task's: the long side the runtime shrinks inputs to before the network (0: full size), best the
-    scale the network was trained at (a model trained on whole photos at 286 px sees other textures at 512).
+    scale the network was trained at (a model trained on whole photos at 286 px sees other textures at 512);
+    ``working_shape`` "square" resizes inputs to a square of that side (for a network trained on photos
+    resized to squares) instead of keeping their aspect ratio ("fit").
     The file is written only when
     ONNX Runtime agrees with PyTorch on a random input within ``tolerance``.
     """
@@ -98,6 +101,8 @@ def export_generator(
         if working_size < 0:
             raise TranslationError(f"working size must be >= 0 (0: full size), got {working_size}")
         spec = spec.replace(working_size=working_size)
+    if working_shape is not None:
+        spec = spec.replace(working_shape=working_shape)
 
     if norm_mode == "instance":
         net = per_image_norm(net)  # a copy

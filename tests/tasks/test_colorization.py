@@ -37,6 +37,21 @@ def test_colorization_keeps_full_resolution_luminance_when_working_size_is_small
     assert np.abs(gray[:, :, 0] - gray[:, :, 2]).max() < 0.01
 
 
+def test_a_square_working_shape_feeds_the_whole_photo_as_a_square_and_brings_the_colour_back_to_its_shape():
+    spec = get_task("colorization").replace(working_size=16, working_shape="square")
+    photo = smooth_photo(24, 64)
+    network_input, context = prepare(spec, photo)
+    assert network_input.shape == (1, 16, 16)  # stretched, not padded: the shape a resize_and_crop run learnt from
+    squeezed = cv2.resize(photo, (16, 16), interpolation=cv2.INTER_AREA)
+    predicted_ab = rgb_to_lab(squeezed)[:, :, 1:].transpose(2, 0, 1) / 110.0
+    result = finish(spec, predicted_ab, context)
+    assert result.shape == (24, 64, 3)
+    assert np.abs(result - photo).mean() < 0.02
+    # a photo smaller than the square is enlarged for the network, and the output keeps the photo's size
+    small_input, small_context = prepare(spec, smooth_photo(6, 10))
+    assert small_input.shape == (1, 16, 16) and finish(spec, np.zeros((2, 16, 16), np.float32), small_context).shape == (6, 10, 3)
+
+
 def test_colorization_pair_matches_prepare():
     spec = get_task("colorization")
     photo = smooth_photo(32, 32)

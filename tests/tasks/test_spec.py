@@ -34,7 +34,8 @@ def test_unknown_task_and_bad_specs():
 def test_metadata_round_trip(name):
     spec = get_task(name)
     meta = spec.to_metadata()
-    assert set(meta) == {"task", "input_space", "output_space", "in_channels", "out_channels", "scale", "working_size"}
+    assert set(meta) == {"task", "input_space", "output_space", "in_channels", "out_channels", "scale", "working_size",
+                         "working_shape"}
     assert all(isinstance(value, str) for value in meta.values())
     assert TaskSpec.from_metadata(meta) == spec
 
@@ -61,6 +62,10 @@ def test_from_metadata_fills_gaps_from_the_registered_task():
     assert TaskSpec.from_metadata({"task": "colorization"}) == get_task("colorization")
     assert TaskSpec.from_metadata({"task": "super-resolution", "in_channels": "3"}).scale == 4
     assert TaskSpec.from_metadata({"task": "colorization", "working_size": "0"}).working_size == 0
+    assert TaskSpec.from_metadata({"task": "colorization"}).working_shape == "fit"  # files from before the key
+    assert TaskSpec.from_metadata({"task": "colorization", "working_shape": "square"}).working_shape == "square"
+    with pytest.raises(TranslationError, match="unknown working shape 'round'"):
+        TaskSpec.from_metadata({"task": "colorization", "working_shape": "round"})
     # a gray style-transfer model without spaces in its metadata: channels win over the registered default
     gray_style = TaskSpec.from_metadata({"task": "style-transfer", "in_channels": "1", "out_channels": "3"})
     assert (gray_style.input_space, gray_style.output_space) == ("gray", "rgb")

@@ -63,6 +63,10 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
                         help="the runtime shrinks inputs to this long side before the network and brings the "
                              "output back to full size (0: full size; default: the task's, 512 for "
                              "colorization); best the scale the model was trained at")
+    parser.add_argument("--working-shape", choices=("fit", "square"), default=None,
+                        help="fit: keep the input's aspect ratio at the working size (default); square: resize "
+                             "inputs to a square of the working size, for a network trained on photos resized to "
+                             "squares (the papers' resize_and_crop); the output is brought back to the input's shape")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
     parser.set_defaults(handler=run)
 
@@ -76,10 +80,11 @@ def run(args: argparse.Namespace) -> int:
         norm=args.norm, in_channels=args.in_channels, out_channels=args.out_channels, residual=args.residual,
         weights=args.weights, checkpoint=args.run_checkpoint,
         norm_mode=args.norm_mode, fp16=args.fp16, tile_size=args.tile_size,
-        working_size=args.working_size, opset=args.opset)
+        working_size=args.working_size, working_shape=args.working_shape, opset=args.opset)
     info = read_model_info(path)
     meta = info.metadata
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): task {info.task.name}, {meta['network']}, "
           f"{meta['in_channels']} -> {meta['out_channels']} channels, {meta['norm_mode']} norm, "
-          f"{meta['precision']}, tile {meta['tile_size']}, working size {meta['working_size'] or 'full'}")
+          f"{meta['precision']}, tile {meta['tile_size']}, working size {meta['working_size'] or 'full'}"
+          f"{' (square)' if meta.get('working_shape') == 'square' else ''}")
     return 0

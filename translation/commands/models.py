@@ -36,6 +36,7 @@ def describe(info) -> dict:
         "tile_size": info.tile_size,
         "scale": info.task.scale,
         "working_size": info.task.working_size,
+        "working_shape": info.task.working_shape,
         "norm_mode": info.metadata.get("norm_mode", ""),
         "precision": info.metadata.get("precision", ""),
         "file_size": info.path.stat().st_size,

@@ -97,8 +97,8 @@ def prepare(spec: TaskSpec, rgb: np.ndarray, *, sketch_from_photo: bool = False)
 
     ``sketch_from_photo`` first turns the photo into the line drawing the spec's task makes of photos
     (for sketch-to-photo models fed with photos). ``scale`` upscales bicubically; ``working_size``
-    shrinks the network input so its long side is at most that, while the context keeps the full
-    resolution.
+    shrinks the network input so its long side is at most that (or, with ``working_shape`` "square",
+    resizes it to a square of that side), while the context keeps the full resolution.
     """
     rgb = as_float_rgb(rgb)
     height, width = rgb.shape[:2]
@@ -112,7 +112,11 @@ def prepare(spec: TaskSpec, rgb: np.ndarray, *, sketch_from_photo: bool = False)
         rgb = np.clip(resize(rgb, out_height, out_width, cv2.INTER_CUBIC), 0.0, 1.0)
     if spec.output_space == "lab_ab":
         context["lab_l"] = rgb_to_lab(rgb)[:, :, 0]
-    if spec.working_size and max(out_height, out_width) > spec.working_size:
+    if spec.working_size and spec.working_shape == "square":
+        side = spec.working_size
+        shrinks = out_height * out_width >= side * side
+        rgb = resize(rgb, side, side, cv2.INTER_AREA if shrinks else cv2.INTER_CUBIC)
+    elif spec.working_size and max(out_height, out_width) > spec.working_size:
         ratio = spec.working_size / max(out_height, out_width)
         small_h, small_w = max(1, round(out_height * ratio)), max(1, round(out_width * ratio))
         rgb = resize(rgb, small_h, small_w, cv2.INTER_AREA)

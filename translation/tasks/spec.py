@@ -13,7 +13,10 @@ training, export and serving. Its spaces say what the network is fed and what it
                    lab_ab  2 channels, ab = y * 110, merged with the full-resolution L of the input
 
 ``scale > 1`` upscales the input bicubically before the network (which then refines it), and
-``working_size > 0`` runs the network at a reduced size and resizes its output back.
+``working_size > 0`` runs the network at a reduced size and resizes its output back: the long side
+shrunk to it, keeping the aspect ratio (``working_shape`` "fit"), or the whole picture resized to a
+square of that side (``working_shape`` "square": what a network trained on photos resized to squares,
+the papers' resize_and_crop, has learnt from; a picture padded out to a square is not).
 
 The registry lives here with the spec because each needs the other: a ``Task`` holds its spec, and a
 spec read from metadata takes its missing values from the registered task of its name.
@@ -32,6 +35,7 @@ from .tab import AppTab
 INPUT_SPACES: dict[str, int] = {"rgb": 3, "gray": 1, "lab_l": 1}
 OUTPUT_SPACES: dict[str, int] = {"rgb": 3, "gray": 1, "lab_ab": 2}
 AB_SCALE = 110.0
+WORKING_SHAPES = ("fit", "square")
 CUSTOM = "custom"   # the name of a model's task when its metadata names none
 
 
@@ -44,6 +48,7 @@ class TaskSpec:
     output_space: str
     scale: int = 1
     working_size: int = 0
+    working_shape: str = "fit"
 
     def __post_init__(self) -> None:
         if self.input_space not in INPUT_SPACES:
@@ -56,6 +61,9 @@ class TaskSpec:
             raise TranslationError(f"task {self.name!r}: scale must be >= 1, got {self.scale}")
         if int(self.working_size) < 0:
             raise TranslationError(f"task {self.name!r}: working_size must be >= 0, got {self.working_size}")
+        if self.working_shape not in WORKING_SHAPES:
+            raise TranslationError(f"task {self.name!r}: unknown working shape {self.working_shape!r} "
+                                   f"(known: {', '.join(WORKING_SHAPES)})")
 
     @property
     def in_channels(self) -> int:
@@ -83,6 +91,7 @@ class TaskSpec:
             "out_channels": str(self.out_channels),
             "scale": str(self.scale),
             "working_size": str(self.working_size),
+            "working_shape": self.working_shape,
         }
 
     @classmethod
@@ -103,9 +112,11 @@ class TaskSpec:
                                    OUTPUT_SPACES, "output")
         scale = _int_field(meta, "scale")
         working_size = _int_field(meta, "working_size")
+        working_shape = str(meta.get("working_shape") or "").strip() or (known.working_shape if known else "fit")
         spec = cls(name=name, input_space=input_space, output_space=output_space,
                    scale=scale if scale is not None else (known.scale if known else 1),
-                   working_size=working_size if working_size is not None else (known.working_size if known else 0))
+                   working_size=working_size if working_size is not None else (known.working_size if known else 0),
+                   working_shape=working_shape)
         if in_channels is not None and in_channels != spec.in_channels:
             raise TranslationError(f"model metadata: input space {input_space!r} has {spec.in_channels} "
                                    f"channel(s) but in_channels is {in_channels}")
