@@ -265,6 +265,11 @@ def test_cli_export_with_overrides_and_errors(tmp_path, capsys):
                  "--working-shape", "square"]) == 0
     assert "working size 256 (square)" in capsys.readouterr().out
     assert read_model_info(square).task.working_shape == "square"
+    # the chroma gain is a colorization option: refused, with the reason, for another task
+    assert main(["export", str(checkpoint), "-o", str(tmp_path / "vivid.onnx"), "--task", "style-transfer",
+                 "--chroma-gain", "1.2"]) == 1
+    assert "--chroma-gain scales a colorization (lab_ab) output" in capsys.readouterr().err
+    assert not (tmp_path / "vivid.onnx").exists()
     # a wrong architecture override is one clear line, no traceback, nothing written
     bad = tmp_path / "bad.onnx"
     assert main(["export", str(checkpoint), "-o", str(bad), "--ngf", "16"]) == 1

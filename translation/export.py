@@ -65,6 +65,7 @@ def export_generator(
     tile_size: int | None = None,
     working_size: int | None = None,
     working_shape: str | None = None,
+    chroma_gain: float | None = None,
     opset: int = DEFAULT_OPSET,
     tolerance: float | None = None,
     info: Mapping[str, Any] | None = None,
@@ -84,7 +85,8 @@ def export_generator(
     task's: the long side the runtime shrinks inputs to before the network (0: full size), best the
     scale the network was trained at (a model trained on whole photos at 286 px sees other textures at 512);
     ``working_shape`` "square" resizes inputs to a square of that side (for a network trained on photos
-    resized to squares) instead of keeping their aspect ratio ("fit").
+    resized to squares) instead of keeping their aspect ratio ("fit"). ``chroma_gain`` scales the colour
+    of a lab_ab (colorization) network's output (1: as trained).
     The file is written only when
     ONNX Runtime agrees with PyTorch on a random input within ``tolerance``.
     """
@@ -103,6 +105,11 @@ def export_generator(
         spec = spec.replace(working_size=working_size)
     if working_shape is not None:
         spec = spec.replace(working_shape=working_shape)
+    if chroma_gain is not None:
+        if spec.output_space != "lab_ab":
+            raise TranslationError(f"--chroma-gain scales a colorization (lab_ab) output; task {spec.name!r} "
+                                   f"outputs {spec.output_space}")
+        spec = spec.replace(chroma_gain=chroma_gain)
 
     if norm_mode == "instance":
         net = per_image_norm(net)  # a copy

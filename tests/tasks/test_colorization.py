@@ -52,6 +52,19 @@ def test_a_square_working_shape_feeds_the_whole_photo_as_a_square_and_brings_the
     assert small_input.shape == (1, 16, 16) and finish(spec, np.zeros((2, 16, 16), np.float32), small_context).shape == (6, 10, 3)
 
 
+def test_the_chroma_gain_scales_the_predicted_colour_and_keeps_the_lightness():
+    photo = smooth_photo(32, 48)
+    predicted_ab = rgb_to_lab(photo)[:, :, 1:].transpose(2, 0, 1) / 110.0 * 0.5  # a muted prediction
+    results = {}
+    for gain in (1.0, 2.0):
+        spec = get_task("colorization").replace(working_size=0, chroma_gain=gain)
+        _, context = prepare(spec, photo)
+        results[gain] = rgb_to_lab(finish(spec, predicted_ab, context))
+    np.testing.assert_allclose(results[2.0][:, :, 1:], 2 * results[1.0][:, :, 1:], atol=1.0)  # gamut clipping
+    np.testing.assert_allclose(results[2.0][:, :, 1:], rgb_to_lab(photo)[:, :, 1:], atol=0.6)  # the gain undoes it
+    np.testing.assert_allclose(results[2.0][:, :, 0], results[1.0][:, :, 0], atol=0.5)
+
+
 def test_colorization_pair_matches_prepare():
     spec = get_task("colorization")
     photo = smooth_photo(32, 32)

@@ -35,7 +35,7 @@ def test_metadata_round_trip(name):
     spec = get_task(name)
     meta = spec.to_metadata()
     assert set(meta) == {"task", "input_space", "output_space", "in_channels", "out_channels", "scale", "working_size",
-                         "working_shape"}
+                         "working_shape", "chroma_gain"}
     assert all(isinstance(value, str) for value in meta.values())
     assert TaskSpec.from_metadata(meta) == spec
 
@@ -66,6 +66,12 @@ def test_from_metadata_fills_gaps_from_the_registered_task():
     assert TaskSpec.from_metadata({"task": "colorization", "working_shape": "square"}).working_shape == "square"
     with pytest.raises(TranslationError, match="unknown working shape 'round'"):
         TaskSpec.from_metadata({"task": "colorization", "working_shape": "round"})
+    assert TaskSpec.from_metadata({"task": "colorization"}).chroma_gain == 1.0
+    assert TaskSpec.from_metadata({"task": "colorization", "chroma_gain": "1.2"}).chroma_gain == 1.2
+    with pytest.raises(TranslationError, match="chroma_gain must be a number"):
+        TaskSpec.from_metadata({"task": "colorization", "chroma_gain": "vivid"})
+    with pytest.raises(TranslationError, match=r"chroma_gain must be in \(0, 4\]"):
+        TaskSpec.from_metadata({"task": "colorization", "chroma_gain": "0"})
     # a gray style-transfer model without spaces in its metadata: channels win over the registered default
     gray_style = TaskSpec.from_metadata({"task": "style-transfer", "in_channels": "1", "out_channels": "3"})
     assert (gray_style.input_space, gray_style.output_space) == ("gray", "rgb")

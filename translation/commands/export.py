@@ -67,6 +67,9 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
                         help="fit: keep the input's aspect ratio at the working size (default); square: resize "
                              "inputs to a square of the working size, for a network trained on photos resized to "
                              "squares (the papers' resize_and_crop); the output is brought back to the input's shape")
+    parser.add_argument("--chroma-gain", type=float, default=None, metavar="G",
+                        help="colorization models: scale the predicted colour by G (default 1: as trained; above 1 "
+                             "more vivid, at some cost in accuracy where the model is unsure)")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
     parser.set_defaults(handler=run)
 
@@ -80,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         norm=args.norm, in_channels=args.in_channels, out_channels=args.out_channels, residual=args.residual,
         weights=args.weights, checkpoint=args.run_checkpoint,
         norm_mode=args.norm_mode, fp16=args.fp16, tile_size=args.tile_size,
-        working_size=args.working_size, working_shape=args.working_shape, opset=args.opset)
+        working_size=args.working_size, working_shape=args.working_shape,
+        chroma_gain=args.chroma_gain, opset=args.opset)
     info = read_model_info(path)
     meta = info.metadata
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): task {info.task.name}, {meta['network']}, "

@@ -37,6 +37,7 @@ def describe(info) -> dict:
         "scale": info.task.scale,
         "working_size": info.task.working_size,
         "working_shape": info.task.working_shape,
+        "chroma_gain": info.task.chroma_gain,
         "norm_mode": info.metadata.get("norm_mode", ""),
         "precision": info.metadata.get("precision", ""),
         "file_size": info.path.stat().st_size,

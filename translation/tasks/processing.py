@@ -112,6 +112,7 @@ def prepare(spec: TaskSpec, rgb: np.ndarray, *, sketch_from_photo: bool = False)
         rgb = np.clip(resize(rgb, out_height, out_width, cv2.INTER_CUBIC), 0.0, 1.0)
     if spec.output_space == "lab_ab":
         context["lab_l"] = rgb_to_lab(rgb)[:, :, 0]
+        context["chroma_gain"] = float(spec.chroma_gain)
     if spec.working_size and spec.working_shape == "square":
         side = spec.working_size
         shrinks = out_height * out_width >= side * side
@@ -160,8 +161,9 @@ def decode(space: str, pixels: np.ndarray, context: dict) -> np.ndarray:
 def lab_ab_to_rgb(output: np.ndarray, context: dict) -> np.ndarray:
     """ab output (2 x H' x W' in [-1, 1]) on the context's L -> H x W x 3 float32 sRGB in [0, 1].
 
-    Each plane is scaled and upsampled as it lies in the network's output (no interleaved copy) and the
-    three planes are merged once for the Lab -> RGB conversion."""
+    Each plane is scaled (by ``AB_SCALE`` and the context's ``chroma_gain``) and upsampled as it lies in
+    the network's output (no interleaved copy) and the three planes are merged once for the Lab -> RGB
+    conversion."""
     output = np.asarray(output, dtype=np.float32)
     if output.ndim != 3 or output.shape[0] != 2:
         raise ValueError(f"lab_ab output needs 2 channels (2 x H x W), got shape {output.shape}")
@@ -171,7 +173,8 @@ def lab_ab_to_rgb(output: np.ndarray, context: dict) -> np.ndarray:
     lab_l = context["lab_l"]
     if lab_l.shape != (height, width):
         lab_l = resize(lab_l, height, width, cv2.INTER_LINEAR)
-    planes = [resize(plane * np.float32(AB_SCALE), height, width, cv2.INTER_LINEAR) for plane in output]
+    scale = np.float32(AB_SCALE * context.get("chroma_gain", 1.0))
+    planes = [resize(plane * scale, height, width, cv2.INTER_LINEAR) for plane in output]
     return lab_to_rgb(cv2.merge([np.ascontiguousarray(lab_l, dtype=np.float32), *planes]))
 
 

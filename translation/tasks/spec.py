@@ -10,13 +10,15 @@ training, export and serving. Its spaces say what the network is fed and what it
                    lab_l   1 channel, CIE L in [0, 100] -> L / 50 - 1
     output spaces  rgb     3 channels, (y + 1) / 2 (a 1-channel output is replicated to gray RGB)
                    gray    1 channel, replicated to gray RGB
-                   lab_ab  2 channels, ab = y * 110, merged with the full-resolution L of the input
+                   lab_ab  2 channels, ab = y * 110 * chroma_gain, merged with the full-resolution L of the input
 
 ``scale > 1`` upscales the input bicubically before the network (which then refines it), and
 ``working_size > 0`` runs the network at a reduced size and resizes its output back: the long side
 shrunk to it, keeping the aspect ratio (``working_shape`` "fit"), or the whole picture resized to a
 square of that side (``working_shape`` "square": what a network trained on photos resized to squares,
 the papers' resize_and_crop, has learnt from; a picture padded out to a square is not).
+``chroma_gain`` scales a lab_ab network's colour: a regression to ab values (L1) mutes the colours it is
+unsure of, and a gain above 1 gives them back their strength at some cost in accuracy.
 
 The registry lives here with the spec because each needs the other: a ``Task`` holds its spec, and a
 spec read from metadata takes its missing values from the registered task of its name.
@@ -49,6 +51,7 @@ class TaskSpec:
     scale: int = 1
     working_size: int = 0
     working_shape: str = "fit"
+    chroma_gain: float = 1.0
 
     def __post_init__(self) -> None:
         if self.input_space not in INPUT_SPACES:
@@ -64,6 +67,8 @@ class TaskSpec:
         if self.working_shape not in WORKING_SHAPES:
             raise TranslationError(f"task {self.name!r}: unknown working shape {self.working_shape!r} "
                                    f"(known: {', '.join(WORKING_SHAPES)})")
+        if not 0.0 < float(self.chroma_gain) <= 4.0:
+            raise TranslationError(f"task {self.name!r}: chroma_gain must be in (0, 4], got {self.chroma_gain}")
 
     @property
     def in_channels(self) -> int:
@@ -92,6 +97,7 @@ class TaskSpec:
             "scale": str(self.scale),
             "working_size": str(self.working_size),
             "working_shape": self.working_shape,
+            "chroma_gain": repr(float(self.chroma_gain)),
         }
 
     @classmethod
@@ -113,10 +119,12 @@ class TaskSpec:
         scale = _int_field(meta, "scale")
         working_size = _int_field(meta, "working_size")
         working_shape = str(meta.get("working_shape") or "").strip() or (known.working_shape if known else "fit")
+        chroma_gain = _float_field(meta, "chroma_gain")
         spec = cls(name=name, input_space=input_space, output_space=output_space,
                    scale=scale if scale is not None else (known.scale if known else 1),
                    working_size=working_size if working_size is not None else (known.working_size if known else 0),
-                   working_shape=working_shape)
+                   working_shape=working_shape,
+                   chroma_gain=chroma_gain if chroma_gain is not None else (known.chroma_gain if known else 1.0))
         if in_channels is not None and in_channels != spec.in_channels:
             raise TranslationError(f"model metadata: input space {input_space!r} has {spec.in_channels} "
                                    f"channel(s) but in_channels is {in_channels}")
@@ -136,6 +144,16 @@ def _int_field(meta: dict[str, str], key: str) -> int | None:
         return int(str(value).strip())
     except ValueError:
         raise TranslationError(f"model metadata: {key} must be an integer, got {value!r}") from None
+
+
+def _float_field(meta: dict[str, str], key: str) -> float | None:
+    value = meta.get(key)
+    if value is None or str(value).strip() == "":
+        return None
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        raise TranslationError(f"model metadata: {key} must be a number, got {value!r}") from None
 
 
 def _pick_space(explicit: str | None, channels: int | None, known: str | None,
