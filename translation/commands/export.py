@@ -21,6 +21,7 @@ they disagree (above 1e-4, or 5e-2 with --fp16).
 
 def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> None:
     from ..tasks import task_names
+    from ..tasks.spec import WORKING_SHAPES
 
     parser = subparsers.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".",
                                    epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
                         help="the runtime shrinks inputs to this long side before the network and brings the "
                              "output back to full size (0: full size; default: the task's, 512 for "
                              "colorization); best the scale the model was trained at")
-    parser.add_argument("--working-shape", choices=("fit", "square"), default=None,
+    parser.add_argument("--working-shape", choices=WORKING_SHAPES, default=None,
                         help="fit: keep the input's aspect ratio at the working size (default); square: resize "
                              "inputs to a square of the working size, for a network trained on photos resized to "
                              "squares (the papers' resize_and_crop); the output is brought back to the input's shape")

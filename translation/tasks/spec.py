@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -137,23 +138,21 @@ class TaskSpec:
 
 
 def _int_field(meta: dict[str, str], key: str) -> int | None:
-    value = meta.get(key)
-    if value is None or str(value).strip() == "":
-        return None
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise TranslationError(f"model metadata: {key} must be an integer, got {value!r}") from None
+    return _number_field(meta, key, int, "an integer")
 
 
 def _float_field(meta: dict[str, str], key: str) -> float | None:
+    return _number_field(meta, key, float, "a number")
+
+
+def _number_field(meta: dict[str, str], key: str, parse: Callable[[str], Any], kind: str) -> Any:
     value = meta.get(key)
     if value is None or str(value).strip() == "":
         return None
     try:
-        return float(str(value).strip())
+        return parse(str(value).strip())
     except ValueError:
-        raise TranslationError(f"model metadata: {key} must be a number, got {value!r}") from None
+        raise TranslationError(f"model metadata: {key} must be {kind}, got {value!r}") from None
 
 
 def _pick_space(explicit: str | None, channels: int | None, known: str | None,
