@@ -198,3 +198,23 @@ def test_pixel_limit_is_a_clear_per_file_error(model, tmp_path, capsys):
     failures = [line for line in capsys.readouterr().err.splitlines() if line.startswith("failed: ")]
     assert len(failures) == 1 and "large.png" in failures[0] and "limit" in failures[0]
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["small.png"]
+
+
+def test_the_colour_strength_of_a_colorization_model_is_set_per_run(model, tmp_path, capsys):
+    from translation.imaging.colour import rgb_to_lab
+
+    gray = cv2.cvtColor(cv2.cvtColor(photo(48, 64), cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    write_image(tmp_path / "in" / "old.png", gray)
+    chroma = {}
+    for gain in ("0.5", "1.5"):
+        assert run_cli("--model", "colorization", tmp_path / "in", "-o", tmp_path / gain, "--chroma-gain", gain) == 0
+        lab = rgb_to_lab(read_image(tmp_path / gain / "old.png").to_float())
+        chroma[gain] = (float(np.hypot(lab[..., 1], lab[..., 2]).mean()), lab[..., 0])
+    assert chroma["1.5"][0] > 2.5 * chroma["0.5"][0] > 0  # three times the colour, up to gamut and rounding
+    assert np.abs(chroma["1.5"][1] - chroma["0.5"][1]).mean() < 1.0  # the same lightness
+    # a model that predicts no colour refuses the option on one line, before anything is written
+    capsys.readouterr()
+    assert run_cli("--model", model, tmp_path / "in", "-o", tmp_path / "style", "--chroma-gain", "1.5") == 1
+    err = capsys.readouterr().err
+    assert "--chroma-gain" in err and "does not predict colour" in err and err.count("\n") == 1
+    assert not (tmp_path / "style").exists()

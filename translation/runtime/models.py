@@ -6,6 +6,7 @@ the graph (where the weights are) instead of loading it.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -37,6 +38,13 @@ class ModelInfo:
     task: TaskSpec                                                   # TaskSpec.from_metadata(metadata)
     metadata: dict[str, str] = field(hash=False, compare=False)     # the raw metadata_props
     card: dict | None = field(default=None, hash=False, compare=False)  # <stem>.json beside the model
+
+    def with_chroma_gain(self, gain: float) -> ModelInfo:
+        """This model with another colour strength (a colorization model's ``chroma_gain``) for this run."""
+        if self.task.output_space != "lab_ab":
+            raise TranslationError(f"--chroma-gain: {self.name} ({self.task.name}) does not predict colour; the gain "
+                                   "applies to colorization models")
+        return dataclasses.replace(self, task=self.task.replace(chroma_gain=gain))
 
     @property
     def network(self) -> str:
