@@ -106,10 +106,7 @@ def export_generator(
     if working_shape is not None:
         spec = spec.replace(working_shape=working_shape)
     if chroma_gain is not None:
-        if spec.output_space != "lab_ab":
-            raise TranslationError(f"--chroma-gain scales a colorization (lab_ab) output; task {spec.name!r} "
-                                   f"outputs {spec.output_space}")
-        spec = spec.replace(chroma_gain=chroma_gain)
+        spec = spec.with_chroma_gain(chroma_gain)
 
     if norm_mode == "instance":
         net = per_image_norm(net)  # a copy

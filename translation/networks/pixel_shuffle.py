@@ -61,6 +61,7 @@ class PixelShuffleGenerator(nn.Module):
         super().__init__()
         _check(in_channels, out_channels, scale, features, blocks, residual)
         self.scale, self.residual = scale, residual
+        self.layout = (in_channels, out_channels, scale, features, residual)  # all but the depth
         self.unshuffle = nn.PixelUnshuffle(scale)
         self.head = _conv_prelu(in_channels * scale ** 2, features)
         self.body = nn.Sequential(*(_conv_prelu(features, features) for _ in range(blocks)))
@@ -72,16 +73,19 @@ class PixelShuffleGenerator(nn.Module):
         y = self.shuffle(self.tail(self.body(self.head(self.unshuffle(x)))))
         return (x + y).clamp(-1.0, 1.0) if self.residual else y.clamp(-1.0, 1.0)
 
+    def with_depth(self, blocks: int) -> PixelShuffleGenerator:
+        """A new network of this one's layout with ``blocks`` blocks."""
+        in_channels, out_channels, scale, features, residual = self.layout
+        return PixelShuffleGenerator(in_channels, out_channels, scale, features, blocks, residual=residual)
+
     def deepen(self, shallower: PixelShuffleGenerator) -> None:
         """Take ``shallower``'s weights (same scale, channels and features, fewer or as many blocks): its
         layers spread evenly through this body, identity layers between them (Net2DeeperNet)."""
-        mine = (self.scale, self.residual, self.head[0].in_channels, self.tail.out_channels, self.head[0].out_channels)
-        theirs = (shallower.scale, shallower.residual, shallower.head[0].in_channels, shallower.tail.out_channels,
-                  shallower.head[0].out_channels)
-        if mine != theirs or len(shallower.body) > len(self.body):
+        if shallower.layout != self.layout or len(shallower.body) > len(self.body):
             raise TranslationError(
-                f"cannot grow a pixel-shuffle network of {len(shallower.body)} blocks (scale, residual, channels in, "
-                f"out, features: {theirs}) into one of {len(self.body)} blocks ({mine}): only the depth may grow")
+                f"cannot grow a pixel-shuffle network of {len(shallower.body)} blocks (channels in, out, scale, "
+                f"features, residual: {shallower.layout}) into one of {len(self.body)} blocks ({self.layout}): only "
+                "the depth may grow")
         kept = {index * len(self.body) // len(shallower.body): block for index, block in enumerate(shallower.body)}
         with torch.no_grad():
             self.head.load_state_dict(shallower.head.state_dict())

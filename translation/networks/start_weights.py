@@ -33,19 +33,25 @@ def load_start_weights(net: nn.Module, path: str | Path, name: str, size_multipl
     path = Path(path)
     if not path.is_file():
         raise TranslationError(f"--start-from {path}: file not found")
-    shallower = _shallower_twin(net, path, name)
-    if shallower is not None:
-        origin = load_start_weights(shallower, path, name, size_multiple)
-        net.deepen(shallower)
-        return {**origin, "grown_from_blocks": len(shallower.body)}
-    if path.suffix.lower() == ".onnx":
-        load_state_dict_into(net, _onnx_state_dict(path, net), source=str(path))
-        _check_parity(net, path, size_multiple)
+    is_onnx = path.suffix.lower() == ".onnx"
+    if is_onnx:
+        graph = _onnx_graph(path)
+        keys = [i.name for i in graph.initializer]
     else:
-        load_state_dict_into(net, _checkpoint_state_dict(path, name), source=str(path))
+        state = _checkpoint_state_dict(path, name)
+        keys = list(state)
+    target = _shallower_twin(net, keys) or net  # read once, whichever network it then loads into
+    if is_onnx:
+        load_state_dict_into(target, _onnx_state_dict(graph, target, path), source=str(path))
+        _check_parity(target, path, size_multiple)
+    else:
+        load_state_dict_into(target, state, source=str(path))
     origin: dict[str, Any] = {"file": path.name, "sha256": file_sha256(path)}
+    if target is not net:
+        net.deepen(target)
+        origin["grown_from_blocks"] = len(target.body)
     card = path.with_suffix(".json")
-    if path.suffix.lower() == ".onnx" and card.is_file():
+    if is_onnx and card.is_file():
         try:
             training = json.loads(card.read_text(encoding="utf-8")).get("training", {})
         except (OSError, ValueError):
@@ -58,27 +64,15 @@ def load_start_weights(net: nn.Module, path: str | Path, name: str, size_multipl
 _BODY_BLOCK = re.compile(r"(?:^|\.)body\.(\d+)\.0\.weight$")
 
 
-def _shallower_twin(net: nn.Module, path: Path, name: str) -> nn.Module | None:
-    """For a pixel-shuffle network and a file of one with fewer blocks: a network of the file's depth to
-    load first (the deeper network then grows from it); else None."""
+def _shallower_twin(net: nn.Module, keys: list[str]) -> nn.Module | None:
+    """For a pixel-shuffle network and the weight names of a file of one with fewer blocks: a network of
+    the file's depth to load first (the deeper network then grows from it); else None."""
     from .pixel_shuffle import PixelShuffleGenerator
 
     if not isinstance(net, PixelShuffleGenerator):
         return None
-    if path.suffix.lower() == ".onnx":
-        import onnx
-
-        try:
-            keys = [i.name for i in onnx.load(str(path)).graph.initializer]
-        except Exception:  # noqa: BLE001 - reported with its reason by the loader that follows
-            return None
-    else:
-        keys = list(_checkpoint_state_dict(path, name))
     blocks = len({match.group(1) for match in map(_BODY_BLOCK.search, keys) if match})
-    if not blocks or blocks >= len(net.body):
-        return None
-    return PixelShuffleGenerator(net.head[0].in_channels // net.scale ** 2, net.tail.out_channels // net.scale ** 2,
-                                 net.scale, net.head[0].out_channels, blocks, residual=net.residual)
+    return net.with_depth(blocks) if 0 < blocks < len(net.body) else None
 
 
 def _checkpoint_state_dict(path: Path, name: str) -> dict[str, torch.Tensor]:
@@ -94,14 +88,18 @@ def _checkpoint_state_dict(path: Path, name: str) -> dict[str, torch.Tensor]:
     return averaged_weights(checkpoint).get(name, entries[name][0])
 
 
-def _onnx_state_dict(path: Path, net: nn.Module) -> dict[str, torch.Tensor]:
+def _onnx_graph(path: Path):
     import onnx
-    from onnx import numpy_helper
 
     try:
-        graph = onnx.load(str(path)).graph
+        return onnx.load(str(path)).graph
     except Exception as exc:  # noqa: BLE001 - any parse failure means a corrupt or foreign file
         raise TranslationError(f"{path}: not a readable ONNX model ({type(exc).__name__})") from None
+
+
+def _onnx_state_dict(graph, net: nn.Module, path: Path) -> dict[str, torch.Tensor]:
+    from onnx import numpy_helper
+
     initialisers = {i.name: i for i in graph.initializer}
     wanted = {k: v for k, v in net.state_dict().items() if not k.endswith(_RUNNING_STATS)}
     found = {k: numpy_helper.to_array(initialisers[k]) for k in wanted

@@ -41,10 +41,7 @@ class ModelInfo:
 
     def with_chroma_gain(self, gain: float) -> ModelInfo:
         """This model with another colour strength (a colorization model's ``chroma_gain``) for this run."""
-        if self.task.output_space != "lab_ab":
-            raise TranslationError(f"--chroma-gain: {self.name} ({self.task.name}) does not predict colour; the gain "
-                                   "applies to colorization models")
-        return dataclasses.replace(self, task=self.task.replace(chroma_gain=gain))
+        return dataclasses.replace(self, task=self.task.with_chroma_gain(gain))
 
     @property
     def network(self) -> str:

@@ -88,6 +88,13 @@ class TaskSpec:
     def replace(self, **changes: object) -> TaskSpec:
         return dataclasses.replace(self, **changes)
 
+    def with_chroma_gain(self, gain: float) -> TaskSpec:
+        """This spec with another colour strength; only a colorization (lab_ab) output has one."""
+        if self.output_space != "lab_ab":
+            raise TranslationError(f"--chroma-gain scales a colorization (lab_ab) output; a {self.name} model does "
+                                   f"not predict colour (it outputs {self.output_space})")
+        return self.replace(chroma_gain=gain)
+
     def to_metadata(self) -> dict[str, str]:
         return {
             "task": self.name,
