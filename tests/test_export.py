@@ -265,6 +265,11 @@ def test_cli_export_with_overrides_and_errors(tmp_path, capsys):
                  "--working-shape", "square"]) == 0
     assert "working size 256 (square)" in capsys.readouterr().out
     assert read_model_info(square).task.working_shape == "square"
+    detailed = tmp_path / "detailed.onnx"
+    assert main(["export", str(checkpoint), "-o", str(detailed), "--task", "style-transfer", "--working-size", "384",
+                 "--keep-detail"]) == 0
+    assert "working size 384, detail kept from the input" in capsys.readouterr().out
+    assert read_metadata(detailed)["keep_detail"] == "true" and read_model_info(detailed).task.keep_detail
     # the chroma gain is a colorization option: refused, with the reason, for another task
     assert main(["export", str(checkpoint), "-o", str(tmp_path / "vivid.onnx"), "--task", "style-transfer",
                  "--chroma-gain", "1.2"]) == 1

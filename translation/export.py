@@ -66,6 +66,7 @@ def export_generator(
     working_size: int | None = None,
     working_shape: str | None = None,
     chroma_gain: float | None = None,
+    keep_detail: bool | None = None,
     opset: int = DEFAULT_OPSET,
     tolerance: float | None = None,
     info: Mapping[str, Any] | None = None,
@@ -86,7 +87,8 @@ def export_generator(
     scale the network was trained at (a model trained on whole photos at 286 px sees other textures at 512);
     ``working_shape`` "square" resizes inputs to a square of that side (for a network trained on photos
     resized to squares) instead of keeping their aspect ratio ("fit"). ``chroma_gain`` scales the colour
-    of a lab_ab (colorization) network's output (1: as trained).
+    of a lab_ab (colorization) network's output (1: as trained). ``keep_detail`` (rgb -> rgb) has the runtime
+add the network's change at the working size to the full-size input instead of resizing its output.
     The file is written only when
     ONNX Runtime agrees with PyTorch on a random input within ``tolerance``.
     """
@@ -107,6 +109,8 @@ def export_generator(
         spec = spec.replace(working_shape=working_shape)
     if chroma_gain is not None:
         spec = spec.with_chroma_gain(chroma_gain)
+    if keep_detail is not None:
+        spec = spec.replace(keep_detail=keep_detail)
 
     if norm_mode == "instance":
         net = per_image_norm(net)  # a copy

@@ -19,6 +19,28 @@ def test_identity_network_is_identity_for_rgb_tasks(name):
     np.testing.assert_allclose(finish(get_task(name), network_input, context), photo, atol=1e-6)
 
 
+def test_keep_detail_adds_the_networks_change_at_the_working_size_to_the_full_size_input():
+    rng = np.random.default_rng(0)
+    noisy = np.clip(smooth_photo() + rng.normal(0.0, 0.05, (48, 64, 3)), 0.0, 1.0)  # fine detail
+    photo = (noisy * 0.8).astype(np.float32)   # room to brighten
+    plain = get_task("style-transfer").replace(working_size=32)
+    kept = plain.replace(keep_detail=True)
+    small, context = prepare(kept, photo)
+    assert small.shape == (3, 24, 32)
+    # a network that changes nothing gives the photo back, its noise and all; a resize loses the noise
+    np.testing.assert_allclose(finish(kept, small, context), photo, atol=1e-5)
+    _, plain_context = prepare(plain, photo)
+    assert np.abs(finish(plain, small, plain_context) - photo).mean() > 0.02
+    # a network that brightens by 0.1 brightens the full-size photo by 0.1
+    np.testing.assert_allclose(finish(kept, small + 0.2, context), photo + 0.1, atol=1e-5)
+    # a picture already within the working size runs as it is
+    tiny = photo[:20, :30]
+    network_input, tiny_context = prepare(kept, tiny)
+    assert network_input.shape == (3, 20, 30) and "detail" not in tiny_context
+    with pytest.raises(ValueError, match="does not match its input"):
+        finish(kept, small[:, :12, :16], context)
+
+
 def test_one_channel_rgb_output_is_replicated():
     spec = TaskSpec.from_metadata({"in_channels": "3", "out_channels": "1", "output_space": "rgb"})
     network_input, context = prepare(spec, smooth_photo())

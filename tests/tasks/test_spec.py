@@ -35,7 +35,7 @@ def test_metadata_round_trip(name):
     spec = get_task(name)
     meta = spec.to_metadata()
     assert set(meta) == {"task", "input_space", "output_space", "in_channels", "out_channels", "scale", "working_size",
-                         "working_shape", "chroma_gain"}
+                         "working_shape", "chroma_gain", "keep_detail"}
     assert all(isinstance(value, str) for value in meta.values())
     assert TaskSpec.from_metadata(meta) == spec
 
@@ -72,6 +72,15 @@ def test_from_metadata_fills_gaps_from_the_registered_task():
         TaskSpec.from_metadata({"task": "colorization", "chroma_gain": "vivid"})
     with pytest.raises(TranslationError, match=r"chroma_gain must be in \(0, 4\]"):
         TaskSpec.from_metadata({"task": "colorization", "chroma_gain": "0"})
+    assert TaskSpec.from_metadata({"task": "style-transfer"}).keep_detail is False  # files from before the key
+    assert TaskSpec.from_metadata({"task": "style-transfer", "keep_detail": "true"}).keep_detail is True
+    with pytest.raises(TranslationError, match="keep_detail must be true or false"):
+        TaskSpec.from_metadata({"task": "style-transfer", "keep_detail": "sharp"})
+    # the input's detail can only be added to an output of the same space and size
+    with pytest.raises(TranslationError, match="keep_detail adds a network's change to its input"):
+        TaskSpec.from_metadata({"task": "colorization", "keep_detail": "true"})
+    with pytest.raises(TranslationError, match="scale 4"):
+        get_task("super-resolution").replace(keep_detail=True)
     # a gray style-transfer model without spaces in its metadata: channels win over the registered default
     gray_style = TaskSpec.from_metadata({"task": "style-transfer", "in_channels": "1", "out_channels": "3"})
     assert (gray_style.input_space, gray_style.output_space) == ("gray", "rgb")

@@ -71,6 +71,10 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
     parser.add_argument("--chroma-gain", type=float, default=None, metavar="G",
                         help="colorization models: scale the predicted colour by G (default 1: as trained; above 1 "
                              "more vivid, at some cost in accuracy where the model is unsure)")
+    parser.add_argument("--keep-detail", action=argparse.BooleanOptionalAction, default=None,
+                        help="rgb -> rgb models with a working size: add the network's change (its output minus "
+                             "its input, upsampled) to the full-size input, so the detail the working size drops "
+                             "is the input's own rather than a blurred resize (default: off)")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default: 17)")
     parser.set_defaults(handler=run)
 
@@ -85,11 +89,12 @@ def run(args: argparse.Namespace) -> int:
         weights=args.weights, checkpoint=args.run_checkpoint,
         norm_mode=args.norm_mode, fp16=args.fp16, tile_size=args.tile_size,
         working_size=args.working_size, working_shape=args.working_shape,
-        chroma_gain=args.chroma_gain, opset=args.opset)
+        chroma_gain=args.chroma_gain, keep_detail=args.keep_detail, opset=args.opset)
     info = read_model_info(path)
     meta = info.metadata
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): task {info.task.name}, {meta['network']}, "
           f"{meta['in_channels']} -> {meta['out_channels']} channels, {meta['norm_mode']} norm, "
           f"{meta['precision']}, tile {meta['tile_size']}, working size {meta['working_size'] or 'full'}"
-          f"{' (square)' if meta.get('working_shape') == 'square' else ''}")
+          f"{' (square)' if meta.get('working_shape') == 'square' else ''}"
+          f"{', detail kept from the input' if info.task.keep_detail else ''}")
     return 0

@@ -38,6 +38,7 @@ def describe(info) -> dict:
         "working_size": info.task.working_size,
         "working_shape": info.task.working_shape,
         "chroma_gain": info.task.chroma_gain,
+        "keep_detail": info.task.keep_detail,
         "norm_mode": info.metadata.get("norm_mode", ""),
         "precision": info.metadata.get("precision", ""),
         "file_size": info.path.stat().st_size,

@@ -113,6 +113,7 @@ def prepare(spec: TaskSpec, rgb: np.ndarray, *, sketch_from_photo: bool = False)
     if spec.output_space == "lab_ab":
         context["lab_l"] = rgb_to_lab(rgb)[:, :, 0]
         context["chroma_gain"] = float(spec.chroma_gain)
+    full = rgb
     if spec.working_size and spec.working_shape == "square":
         side = spec.working_size
         shrinks = out_height * out_width >= side * side
@@ -121,6 +122,8 @@ def prepare(spec: TaskSpec, rgb: np.ndarray, *, sketch_from_photo: bool = False)
         ratio = spec.working_size / max(out_height, out_width)
         small_h, small_w = max(1, round(out_height * ratio)), max(1, round(out_width * ratio))
         rgb = resize(rgb, small_h, small_w, cv2.INTER_AREA)
+    if spec.keep_detail and rgb is not full:
+        context["detail"] = (full, rgb)   # the photo at full size and as the network sees it
     return encode_input(spec, rgb), context
 
 
@@ -150,6 +153,14 @@ def decode(space: str, pixels: np.ndarray, context: dict) -> np.ndarray:
     rgb += 1.0
     rgb *= 0.5
     np.clip(rgb, 0.0, 1.0, out=rgb)  # in place from here: a 4096x4096 output is 200 MB per float copy
+    detail = context.get("detail")
+    if detail is not None:   # keep_detail: the network's change, upsampled onto the full-size input
+        full, small = detail
+        if rgb.shape != small.shape:
+            raise ValueError(f"keep_detail: network output {rgb.shape} does not match its input {small.shape}")
+        rgb -= small
+        rgb = resize(rgb, height, width, cv2.INTER_LINEAR)
+        rgb += full
     rgb = resize(rgb, height, width, cv2.INTER_LINEAR)
     if rgb.ndim == 2:
         rgb = rgb[:, :, None]

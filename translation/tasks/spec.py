@@ -53,6 +53,7 @@ class TaskSpec:
     working_size: int = 0
     working_shape: str = "fit"
     chroma_gain: float = 1.0
+    keep_detail: bool = False
 
     def __post_init__(self) -> None:
         if self.input_space not in INPUT_SPACES:
@@ -70,6 +71,10 @@ class TaskSpec:
                                    f"(known: {', '.join(WORKING_SHAPES)})")
         if not 0.0 < float(self.chroma_gain) <= 4.0:
             raise TranslationError(f"task {self.name!r}: chroma_gain must be in (0, 4], got {self.chroma_gain}")
+        if self.keep_detail and (self.input_space, self.output_space, int(self.scale)) != ("rgb", "rgb", 1):
+            raise TranslationError(f"task {self.name!r}: keep_detail adds a network's change to its input, so it "
+                                   f"needs rgb in and out at scale 1 (this task: {self.input_space} -> "
+                                   f"{self.output_space}, scale {self.scale})")
 
     @property
     def in_channels(self) -> int:
@@ -106,6 +111,7 @@ class TaskSpec:
             "working_size": str(self.working_size),
             "working_shape": self.working_shape,
             "chroma_gain": repr(float(self.chroma_gain)),
+            "keep_detail": "true" if self.keep_detail else "false",
         }
 
     @classmethod
@@ -128,11 +134,13 @@ class TaskSpec:
         working_size = _int_field(meta, "working_size")
         working_shape = str(meta.get("working_shape") or "").strip() or (known.working_shape if known else "fit")
         chroma_gain = _float_field(meta, "chroma_gain")
+        keep_detail = _bool_field(meta, "keep_detail")
         spec = cls(name=name, input_space=input_space, output_space=output_space,
                    scale=scale if scale is not None else (known.scale if known else 1),
                    working_size=working_size if working_size is not None else (known.working_size if known else 0),
                    working_shape=working_shape,
-                   chroma_gain=chroma_gain if chroma_gain is not None else (known.chroma_gain if known else 1.0))
+                   chroma_gain=chroma_gain if chroma_gain is not None else (known.chroma_gain if known else 1.0),
+                   keep_detail=keep_detail if keep_detail is not None else (known.keep_detail if known else False))
         if in_channels is not None and in_channels != spec.in_channels:
             raise TranslationError(f"model metadata: input space {input_space!r} has {spec.in_channels} "
                                    f"channel(s) but in_channels is {in_channels}")
@@ -145,14 +153,25 @@ class TaskSpec:
 
 
 def _int_field(meta: dict[str, str], key: str) -> int | None:
-    return _number_field(meta, key, int, "an integer")
+    return _parsed_field(meta, key, int, "an integer")
 
 
 def _float_field(meta: dict[str, str], key: str) -> float | None:
-    return _number_field(meta, key, float, "a number")
+    return _parsed_field(meta, key, float, "a number")
 
 
-def _number_field(meta: dict[str, str], key: str, parse: Callable[[str], Any], kind: str) -> Any:
+def _bool_field(meta: dict[str, str], key: str) -> bool | None:
+    return _parsed_field(meta, key, _parse_bool, "true or false")
+
+
+def _parse_bool(text: str) -> bool:
+    words = {"true": True, "1": True, "false": False, "0": False}
+    if text.lower() not in words:
+        raise ValueError(text)
+    return words[text.lower()]
+
+
+def _parsed_field(meta: dict[str, str], key: str, parse: Callable[[str], Any], kind: str) -> Any:
     value = meta.get(key)
     if value is None or str(value).strip() == "":
         return None
