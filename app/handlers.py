@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 PREVIEW_SIDE = 1024          # long side of the images in the before/after slider (the download is full size)
 MAX_TILE_SIZE = 4096
+COLOUR_STRENGTHS = (0.25, 2.0)   # the colour strength slider's range: times the model's own chroma gain
 MAX_BATCH_FILES = 200
 
 EMPTY_SKETCHPAD = "The sketchpad is empty: draw something first."
@@ -111,6 +112,11 @@ class AppHandlers:
                          tile_size: int = 0, output_format: str = "png", progress: Any = gr.Progress()) -> RunOutput:
                 return self.run_upload(task.name, image, model, tile_size, output_format, progress,
                                        sketch_from_photo=bool(extract_from_photo))
+        elif task.spec.predicts_colour:
+            def endpoint(image: Upload, model: str | None = None, tile_size: int = 0, output_format: str = "png",
+                         colour_strength: float = 1.0, progress: Any = gr.Progress()) -> RunOutput:
+                return self.run_upload(task.name, image, model, tile_size, output_format, progress,
+                                       colour_strength=colour_strength)
         else:
             def endpoint(image: Upload, model: str | None = None, tile_size: int = 0, output_format: str = "png",
                          progress: Any = gr.Progress()) -> RunOutput:
@@ -126,12 +132,13 @@ class AppHandlers:
     @user_errors
     def run_upload(self, task: str, image: Upload, model: str | None = None, tile_size: int = 0,
                    output_format: str = "png", progress: Any = gr.Progress(), *,
-                   sketch_from_photo: bool = False) -> RunOutput:
+                   sketch_from_photo: bool = False, colour_strength: float = 1.0) -> RunOutput:
         """An upload through a model of ``task`` (by name, or by one of the task tab's choices);
-        ``sketch_from_photo``: the upload is a photo whose line drawing the model gets."""
+        ``sketch_from_photo``: the upload is a photo whose line drawing the model gets;
+        ``colour_strength``: a colorization model's colour at this many times its own strength."""
         model = self._model_for(task, model)
         return self._run_upload(task, model, image, tile_size, output_format, progress,
-                                sketch_from_photo=sketch_from_photo)
+                                sketch_from_photo=sketch_from_photo, colour_strength=colour_strength)
 
     @user_errors
     def run_drawing(self, task: str, drawing: dict | None, model: str | None = None, tile_size: int = 0,
@@ -258,24 +265,28 @@ class AppHandlers:
             raise TranslationError(f"model {model!r} is a {info.task.name} model, not {task}")
 
     def _run_upload(self, task: str | None, model: str, image: Upload, tile_size: int, output_format: str,
-                    progress: Any, *, sketch_from_photo: bool = False) -> RunOutput:
+                    progress: Any, *, sketch_from_photo: bool = False, colour_strength: float = 1.0) -> RunOutput:
         self._check_model(task, model)
         image = upload_path(image)
         if not image:
             raise gr.Error("Upload an image first (drop a file, paste or click to browse).", print_exception=False)
         return self._run(model, self._read(image), Path(image).name, tile_size, output_format, progress,
-                         sketch_from_photo=sketch_from_photo)
+                         sketch_from_photo=sketch_from_photo, colour_strength=colour_strength)
 
     def _run(self, model: str, loaded: LoadedImage, source_name: str, tile_size: int, output_format: str,
-             progress: Any, *, sketch_from_photo: bool = False) -> RunOutput:
+             progress: Any, *, sketch_from_photo: bool = False, colour_strength: float = 1.0) -> RunOutput:
         """The model (already checked to suit the tab) on a decoded image; the result written and previewed."""
         tile, fmt = _check_tile(tile_size), check_format(output_format)
+        strength = _check_colour_strength(colour_strength)
         progress(0, desc=f"loading {model}")
         engine = self.registry.engine(model)
+        info = engine.info
+        if strength != 1.0:
+            info = info.with_chroma_gain(info.task.chroma_gain * strength)
         started = time.perf_counter()
         # extracted once: the model gets the line drawing, and the preview shows it
         model_input = sketch_image(loaded, engine.info.task) if sketch_from_photo else loaded
-        result = translate(model_input, engine, tile_size=tile,
+        result = translate(model_input, engine, tile_size=tile, info=info,
                            progress=lambda done, total: progress((done, total), desc="translating", unit="tiles"))
         seconds = time.perf_counter() - started
         folder = self.workspace.new_folder()
@@ -291,6 +302,15 @@ def _check_tile(tile_size: int | float | None) -> int | None:
     if tile < 0 or tile > MAX_TILE_SIZE:
         raise TranslationError(f"tile size {tile} is out of range: use 0 (automatic) up to {MAX_TILE_SIZE}")
     return tile or None
+
+
+def _check_colour_strength(strength: float | None) -> float:
+    """None: the model's own (1); else within the slider's range."""
+    value = 1.0 if strength is None else float(strength)
+    low, high = COLOUR_STRENGTHS
+    if not low <= value <= high:
+        raise TranslationError(f"colour strength {value:g} is out of range: use {low:g} to {high:g} (1: the model's own)")
+    return value
 
 
 def _unique(stem: str, used: set[str]) -> str:

@@ -17,7 +17,7 @@ from translation.tasks import AppTab, Task, registered_tasks
 from .batch_gallery import batch_gallery_component
 from .cards import missing_model_notice
 from .compare_tab import compare_tab
-from .handlers import AppHandlers
+from .handlers import COLOUR_STRENGTHS, AppHandlers
 from .live_sketch import live_api_name, live_endpoint, live_toggle, redraw_on_strokes
 from .video_tab import video_tab
 
@@ -206,6 +206,16 @@ def _extract_checkbox(task: Task) -> list[gr.Checkbox]:
     return [gr.Checkbox(False, label="This is a photo: extract its line drawing first")]
 
 
+def _colour_slider(task: Task) -> list[gr.Slider]:
+    """The colour strength, for tasks whose models predict colour alone (times each model's own gain)."""
+    if not task.spec.predicts_colour:
+        return []
+    low, high = COLOUR_STRENGTHS
+    return [gr.Slider(low, high, value=1.0, step=0.05, label="Colour strength", elem_id=f"{task.name}-strength",
+                      info="1 is the model's own; lower for muted colour, higher for more vivid (and more wrong) "
+                           "colour")]
+
+
 def _run_button(tab: AppTab, names: list[str], elem_id: str) -> gr.Button:
     return gr.Button(tab.button, variant="primary", interactive=bool(names), elem_id=elem_id)
 
@@ -234,11 +244,13 @@ def _task_tab(task: Task, handlers: AppHandlers, examples_dir: Path | None, run_
                         run = _run_button(tab, names, f"{task.name}-run")
                         _examples(task.name, image, examples_dir)
                 model = _model_picker(tab, names)
+                colour = _colour_slider(task)
                 tile, fmt = _options()
             else:
                 image, info = _image_input(task.name, tab.upload_label)
                 extract = _extract_checkbox(task)
                 model = _model_picker(tab, names)
+                colour = _colour_slider(task)
                 tile, fmt = _options()
                 run = _run_button(tab, names, f"{task.name}-run")
                 _examples(task.name, image, examples_dir)
@@ -250,7 +262,7 @@ def _task_tab(task: Task, handlers: AppHandlers, examples_dir: Path | None, run_
 
     card = _model_card(describe, model)
     _watch_upload(handlers, image, info)
-    events = [run.click(handlers.endpoints[tab.api_name], [image, *extract, model, tile, fmt], out.as_list(),
+    events = [run.click(handlers.endpoints[tab.api_name], [image, *extract, model, tile, fmt, *colour], out.as_list(),
                         api_name=tab.api_name, **run_options)]
     buttons = [run]
     if tab.drawing_api_name:

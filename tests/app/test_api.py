@@ -72,6 +72,21 @@ def test_every_task_through_the_api(client, images, tmp_path):  # noqa: F811
     assert _output(result)[0].shape == (48, 48, 3)
 
 
+def test_colour_strength_through_the_api(client, images):  # noqa: F811
+    from translation.imaging.colour import rgb_to_lab
+    from translation.imaging.io import to_float
+
+    gray = handle_file(images["gray"])
+    chroma = {}
+    for strength in (0.5, 2.0):
+        output = _output(client.predict(gray, "colorization", 0, "png", strength, api_name="/colorize"))[0]
+        lab = rgb_to_lab(to_float(output))
+        chroma[strength] = float(np.hypot(lab[..., 1], lab[..., 2]).mean())
+    assert chroma[2.0] > 3 * chroma[0.5] > 0
+    with pytest.raises(AppError, match="colour strength 9 is out of range"):
+        client.predict(gray, "colorization", 0, "png", 9, api_name="/colorize")
+
+
 def test_style_directions_and_output_formats(client, images):  # noqa: F811
     photo = handle_file(images["photo"])
     (_, _), art, _ = client.predict(photo, "photo2art", 0, "png", api_name="/style_transfer")

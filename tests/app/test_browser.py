@@ -84,6 +84,7 @@ def test_colorize_an_upload_and_take_the_screenshot(page, tmp_path):
     size = "{0.width}×{0.height}".format(read_image(photo))
     page.locator("#colorization-input input[type=file]").set_input_files(str(photo))
     page.get_by_text(f"{size} px · 8-bit RGB").wait_for()  # read by our reader as soon as it arrived
+    assert page.locator("#colorization-strength input[type=number]").input_value() == "1"  # the model's own colour
     page.locator("#colorization-run").click()
 
     output = page.locator("#colorization-output img")

@@ -16,6 +16,7 @@ from translation.app.server import AppConfig, parse_size
 from translation.app.ui import build_demo, example_images
 from translation.app.workspace import Workspace, safe_stem
 from translation.cli import main as cli_main
+from translation.imaging.colour import rgb_to_lab
 from translation.imaging.io import read_image
 from translation.errors import TranslationError
 
@@ -65,6 +66,20 @@ def test_colorization_adds_colour_to_a_gray_photo(handlers, images):  # noqa: F8
     _, download, _ = handlers.colorize(str(images["gray"]), "colorization", 0, "png")
     rgb = read_image(download).rgb.astype(int)
     assert np.abs(rgb[:, :, 0] - rgb[:, :, 2]).max() > 0  # not gray any more
+
+
+def test_colour_strength_scales_the_predicted_colour_and_keeps_the_lightness(handlers, images):  # noqa: F811
+    gray = str(images["gray"])
+    lab = {}
+    for strength in (0.5, 1.5):
+        _, download, _ = handlers.colorize(gray, "colorization", 0, "png", strength)
+        lab[strength] = rgb_to_lab(read_image(download).to_float())
+    muted, vivid = (np.hypot(lab[s][..., 1], lab[s][..., 2]) for s in (0.5, 1.5))
+    assert vivid.mean() > 0.5 and vivid.mean() == pytest.approx(3 * muted.mean(), rel=0.1)
+    # the same lightness, but where vivid colour leaves the sRGB gamut (and 8-bit rounding)
+    assert np.abs(lab[0.5][..., 0] - lab[1.5][..., 0]).mean() < 0.5
+    with pytest.raises(gr.Error, match="colour strength 3 is out of range: use 0.25 to 2"):
+        handlers.colorize(gray, "colorization", 0, "png", 3.0)
 
 
 def test_style_transfer_directions_use_different_models(handlers, images):  # noqa: F811

@@ -133,20 +133,23 @@ def finish_image(prepared: Prepared, output: np.ndarray, info: ModelInfo) -> Loa
 
 def translate(image: ImageSource, engine: Engine, *, tile_size: int | None = None,
               overlap: int = DEFAULT_OVERLAP, batch_size: int | None = None,
-              sketch_from_photo: bool = False,
+              sketch_from_photo: bool = False, info: ModelInfo | None = None,
               progress: Callable[[int, int], None] | None = None) -> LoadedImage:
     """Translate one image (path, array or ``LoadedImage``) with ``engine``'s model.
 
     Returns uint8 pixels (uint16 where the input was 16-bit) with the input's alpha re-attached
     (resized when the task changes the size). Images larger than ``tile_size`` (default: the model's)
     run as overlapping tiles, ``batch_size`` at a time (default: 1 on CPU, 4 on GPU);
-    ``progress(done, total)`` is called after each batch of tiles.
+    ``progress(done, total)`` is called after each batch of tiles. ``info`` feeds and reads the network
+    as another description of the same model would (``engine.info.with_chroma_gain(...)``: one call's
+    colour strength); default ``engine.info``.
     """
-    prepared = prepare_image(image, engine.info, sketch_from_photo=sketch_from_photo)
+    info = info or engine.info
+    prepared = prepare_image(image, info, sketch_from_photo=sketch_from_photo)
     output = infer(prepared, engine, tile_size=tile_size, overlap=overlap, batch_size=batch_size,
                    progress=progress)
     prepared.release_input()
-    return finish_image(prepared, output, engine.info)
+    return finish_image(prepared, output, info)
 
 
 _engines: dict[tuple, Engine] = {}

@@ -93,9 +93,14 @@ class TaskSpec:
     def replace(self, **changes: object) -> TaskSpec:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def predicts_colour(self) -> bool:
+        """Whether the network predicts chroma alone (lab_ab), so its colour strength can be set."""
+        return self.output_space == "lab_ab"
+
     def with_chroma_gain(self, gain: float) -> TaskSpec:
         """This spec with another colour strength; only a colorization (lab_ab) output has one."""
-        if self.output_space != "lab_ab":
+        if not self.predicts_colour:
             raise TranslationError(f"--chroma-gain scales a colorization (lab_ab) output; a {self.name} model does "
                                    f"not predict colour (it outputs {self.output_space})")
         return self.replace(chroma_gain=gain)
