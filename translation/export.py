@@ -88,9 +88,8 @@ def export_generator(
     ``working_shape`` "square" resizes inputs to a square of that side (for a network trained on photos
     resized to squares) instead of keeping their aspect ratio ("fit"). ``chroma_gain`` scales the colour
     of a lab_ab (colorization) network's output (1: as trained). ``keep_detail`` (rgb -> rgb) has the runtime
-add the network's change at the working size to the full-size input instead of resizing its output.
-    The file is written only when
-    ONNX Runtime agrees with PyTorch on a random input within ``tolerance``.
+    add the network's change at the working size to the full-size input instead of resizing its output.
+    The file is written only when ONNX Runtime agrees with PyTorch on a random input within ``tolerance``.
     """
     out_path = Path(out_path)
     if out_path.suffix.lower() != ".onnx":
