@@ -153,7 +153,7 @@ def test_request_paths_cannot_reach_outside_the_workspace(app, tiny_models, tmp_
     # file payloads naming server paths are refused, whatever the handler would do with them
     for target in (secret, Path("/etc/passwd"), tiny_models / "colorization.onnx", workspace / ".." / "app.log"):
         stream = _call(app, "colorize", [{"path": str(target), "meta": {"_type": "gradio.FileData"},
-                                          "orig_name": "x.png"}, "colorization", 0, "png"])
+                                          "orig_name": "x.png"}, "colorization", 0, "png", 1.0])
         assert "event: complete" not in stream and "root:" not in stream, stream
     assert not [p for p in workspace.rglob("*") if p.is_file()
                 and hashlib.sha256(p.read_bytes()).hexdigest() == secret_sum], "the secret was copied in"
@@ -170,7 +170,7 @@ def test_request_paths_cannot_reach_outside_the_workspace(app, tiny_models, tmp_
                           files={"files": ("../../../escape.png", secret.read_bytes(), "image/png")}).json()[0]
     assert workspace in Path(uploaded).resolve().parents
     stream = _call(app, "colorize", [{"path": uploaded, "meta": {"_type": "gradio.FileData"},
-                                      "orig_name": "../../../../escape"}, "colorization", 0, "png"])
+                                      "orig_name": "../../../../escape"}, "colorization", 0, "png", 1.0])
     assert "event: complete" in stream, stream
     written = [p for p in (workspace / "outputs").rglob("*") if p.is_file() and "escape" in p.name]
     assert [p.name for p in written] == ["escape-colorization.png"]
