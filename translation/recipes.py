@@ -90,14 +90,14 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            "beats a wrong one), DiffAugment (translation, cutout) for the PatchGAN and an EMA of the weights; "
            "trained on whole photos resized to 286 px squares, so it colours the whole photo resized to a 256 px "
            "square (its size multiple nearest that scale; the shape it learnt from, where a photo padded out to a "
-           "square measured 0.9 dB worse) and the chroma is resized back onto the full-resolution L, at 1.2 times the "
-           "strength the L1 regression predicts (chosen on the held-out photos: 1.15-1.3 keep it above the gray "
+           "square measured 0.9 dB worse) and the chroma is resized back onto the full-resolution L, at 1.35 times the "
+           "strength the L1 regression predicts (chosen on the held-out photos: 1.35-1.45 keep it above the gray "
            "input's PSNR with at least 60% of the photos' colourfulness)",
-           "pix2pix", {**_PIX2PIX, "task": "colorization", "load_size": 286, "epochs": 5, "epochs_decay": 5,
+           "pix2pix", {**_PIX2PIX, "task": "colorization", "load_size": 286, "epochs": 7, "epochs_decay": 7,
                        "upsample": "resize", "ema": 0.999, "diffaugment": "translation,cutout",
                        "save_every": 165, "sample_every": 330, "log_every": 15},
            (Shipped("colorization", "G", "colorization", "Colorization"),), skip_grayscale=True,
-           family_options={"lambda_l1": 500.0}, export_options={"working_size": 256, "working_shape": "square", "chroma_gain": 1.2}),
+           family_options={"lambda_l1": 500.0}, export_options={"working_size": 256, "working_shape": "square", "chroma_gain": 1.35}),
     Recipe("sketch-to-photo", "line drawing (extracted from the photo) -> photo, pix2pix U-Net with batch norm and "
            "resize-convolution up-sampling, learning from shaded sketches of photo crops at random scales; a strong L1 term (lambda_L1 "
            "500: a plausible muted colour beats a saturated wrong one), DiffAugment for the PatchGAN, an EMA of the "
