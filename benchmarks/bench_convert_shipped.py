@@ -4,6 +4,7 @@ every variant alike.
 
     .venv/bin/python benchmarks/bench_convert_shipped.py --before /tmp/before-checkout --rounds 3
     .venv/bin/python benchmarks/bench_convert_shipped.py --models colorization --ray --images 24
+    .venv/bin/python benchmarks/bench_convert_shipped.py --models colorization --gray --images 200 --rounds 3
 
 Each round runs, per model and variant in alternating order: the model alone (``network_work`` of
 bench_convert: the network's own work per 512x512 photo, without tile overlap), one conversion of
@@ -70,6 +71,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--model-runs", type=int, default=8, help="network runs per model-only measurement")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--gray", action="store_true",
+                        help="black-and-white JPEGs (one channel) instead of colour ones: what colorization is fed")
     args = parser.parse_args()
 
     here = dict(os.environ)
@@ -87,7 +90,9 @@ def main() -> None:
             inputs = tmp / f"in-{name}"
             inputs.mkdir()
             for i in range(count):
-                cv2.imwrite(str(inputs / f"{i:04d}.jpg"), synthetic_photo(rng, 512), [cv2.IMWRITE_JPEG_QUALITY, 90])
+                photo = synthetic_photo(rng, 512)
+                photo = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY) if args.gray else photo
+                cv2.imwrite(str(inputs / f"{i:04d}.jpg"), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
             engine = Engine(info, providers="cpu", threads=args.threads)
             x, runs_per_image = network_work(engine, rng, 512)
             rows: dict[str, list[tuple[float, float, float, float]]] = {v: [] for v in variants}

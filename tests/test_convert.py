@@ -141,6 +141,60 @@ def test_library_convert_resumes_and_overwrites(model, tmp_path):
     assert (tight.converted, tight.failed) == (3, 1) and len(list((tmp_path / "tight").iterdir())) == 3
 
 
+def test_lanes_write_the_files_of_one_pipeline_and_keep_to_the_pixel_budget(model, tmp_path):
+    src = tmp_path / "in"
+    for i in range(7):
+        write_image(src / f"{i}.jpg", photo(40 + 8 * i, 48, i), quality=90)
+    (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    engine = Engine(model, providers="cpu", threads=1, spinning=False)
+    one = convert([src], tmp_path / "one", engine, ConvertOptions(lanes=1))
+    three = convert([src], tmp_path / "three", engine, ConvertOptions(lanes=3))
+    assert (three.converted, three.failed) == (one.converted, one.failed) == (7, 1)
+    assert [path.name for path, _ in three.failures] == ["broken.png"]
+    assert digest(tmp_path / "three") == digest(tmp_path / "one") and len(digest(tmp_path / "one")) == 7
+    again = convert([src], tmp_path / "three", engine, ConvertOptions(lanes=3))
+    assert (again.converted, again.skipped, again.failed) == (0, 7, 1)
+
+    running, most = 0, 0
+    real_run = engine.run
+
+    def counted(batch):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            time.sleep(0.01)   # long enough for another lane to start one if it were allowed
+            return real_run(batch)
+        finally:
+            running -= 1
+
+    engine.run = counted
+    tight = convert([src], tmp_path / "tight", engine, ConvertOptions(lanes=3, pixel_budget=1))
+    assert (tight.converted, tight.failed) == (7, 1) and most == 1   # one image (of one tile) at a time
+    most = 0
+    convert([src], tmp_path / "wide", engine, ConvertOptions(lanes=3))
+    assert most >= 2                                                  # otherwise lanes run side by side
+    # an image that runs alone has its tiles run side by side, with the pixels of one lane's tiles
+    most = 0
+    convert([src], tmp_path / "tiles-alone", engine, ConvertOptions(lanes=3, pixel_budget=1, tile_size=32))
+    assert most >= 2
+    convert([src], tmp_path / "tiles-one-lane", engine, ConvertOptions(lanes=1, tile_size=32))
+    assert digest(tmp_path / "tiles-alone") == digest(tmp_path / "tiles-one-lane")
+
+
+def test_the_command_runs_two_lanes_on_the_cpu_and_says_so(model, tmp_path, capsys):
+    src = tmp_path / "in"
+    for i in range(3):
+        write_image(src / f"{i}.png", photo(24, 24, i))
+    assert run_cli("--model", model, src, "-o", tmp_path / "out", "--device", "cpu", "--threads", "2") == 0
+    assert "on CPU, 2 lanes x 1 thread(s): 3 image(s)" in capsys.readouterr().err
+    assert run_cli("--model", model, src, "-o", tmp_path / "one", "--device", "cpu", "--lanes", "1") == 0
+    assert "lanes" not in capsys.readouterr().err
+    assert digest(tmp_path / "one") == digest(tmp_path / "out") and len(digest(tmp_path / "out")) == 3
+    assert run_cli("--model", model, src, "-o", tmp_path / "none", "--lanes", "0") == 1
+    assert "--lanes 0: give 1 or more lanes" in capsys.readouterr().err
+
+
 def test_a_cpu_conversion_holds_opencv_to_one_thread_and_puts_it_back(model, tmp_path, monkeypatch):
     src = tmp_path / "in"
     for i in range(3):

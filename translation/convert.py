@@ -2,8 +2,10 @@
 
 Decoding (with the task's pre-processing) and encoding (with its post-processing) run in worker
 threads around the inference loop, through bounded queues, so the engine rarely waits and memory
-stays bounded. Every output is written atomically and existing outputs are skipped, so an
-interrupted run (Ctrl-C, SIGKILL, power loss) is finished by running the same command again.
+stays bounded. On the CPU, ``lanes`` converts several images side by side instead, each lane doing
+one image's whole work on its share of the cores (no core waits for another at every layer).
+Every output is written atomically and existing outputs are skipped, so an interrupted run (Ctrl-C,
+SIGKILL, power loss) is finished by running the same command again.
 Video files (``translation.video``) go one after the other through ``translate_video``, after the images.
 """
 from __future__ import annotations
@@ -13,6 +15,7 @@ import fnmatch
 import logging
 import os
 import string
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -55,6 +58,9 @@ class ConvertOptions:
     sketch_from_photo: bool = False
     max_pixels: int | None = DEFAULT_MAX_PIXELS
     workers: int = 2                       # decode threads and encode threads (each)
+    lanes: int = 1                         # images converted side by side, each decoded, inferred and
+                                           # encoded by one thread on the shared engine (CPU: give the
+                                           # engine threads / lanes threads); 1: the decode/encode pipeline
     pixel_budget: int = 24_000_000         # pixels of the images in flight at once (at least one image)
     band_pixels: int = 16_000_000          # larger outputs are made and written in row bands (PNG) when the
                                            # task allows; others larger than max_pixels are refused
@@ -271,6 +277,30 @@ def _too_large_in_memory(job: Job, width: int, height: int, limit: int, spec, sk
             f"{limit / 1e6:.3g} Mpx limit for an output held in memory; {fix}, or raise --max-pixels")
 
 
+class _TilesSideBySide:
+    """``engine`` with the tiles of each batch run side by side, one per lane (each a one-thread run of the
+    shared session): an image that runs alone still keeps every lane's core busy."""
+
+    def __init__(self, engine: Engine, lanes: int) -> None:
+        self.engine, self.lanes = engine, lanes
+        self._pool = ThreadPoolExecutor(lanes, thread_name_prefix="tile")
+
+    def __getattr__(self, name: str):
+        return getattr(self.engine, name)
+
+    @property
+    def preferred_batch_size(self) -> int:
+        return self.lanes
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        if len(batch) == 1:
+            return self.engine.run(batch)
+        return np.concatenate(list(self._pool.map(self.engine.run, [batch[i:i + 1] for i in range(len(batch))])))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
 class _Pipeline:
     """Decode -> infer -> encode with bounded look-ahead.
 
@@ -319,15 +349,19 @@ class _Pipeline:
         return prepare_image(job.source, self.engine.info, sketch_from_photo=self.options.sketch_from_photo,
                              max_pixels=self.options.max_pixels)
 
+    def _bands(self, job: Job, source: LoadedImage, engine: "Engine | _TilesSideBySide") -> float:
+        """Make and write ``job``'s output band by band; the seconds it took (encoding included)."""
+        started = time.perf_counter()
+        write_in_bands(source, engine, job.output, tile_size=self.options.tile_size,
+                       overlap=self.options.overlap, batch_size=self.options.batch_size,
+                       png_compression=self.options.png_compression)
+        return time.perf_counter() - started
+
     def _write_in_bands(self, job: Job, cost: int, future: Future) -> None:
         self.in_bands.discard(job)
         error = None
         try:
-            started = time.perf_counter()
-            write_in_bands(future.result(), self.engine, job.output, tile_size=self.options.tile_size,
-                           overlap=self.options.overlap, batch_size=self.options.batch_size,
-                           png_compression=self.options.png_compression)
-            self.summary.inference_seconds += time.perf_counter() - started   # encoding included
+            self.summary.inference_seconds += self._bands(job, future.result(), self.engine)
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
             error = exc
         self.pixels_in_flight -= cost
@@ -360,7 +394,82 @@ class _Pipeline:
 
     def run(self) -> None:
         with single_threaded_opencv(self.engine.device == "CPU"):
-            self._run()
+            if max(1, int(self.options.lanes)) > 1 and len(self.jobs) > 1:
+                self._run_lanes(max(1, int(self.options.lanes)))
+            else:
+                self._run()
+
+    # -------------------------------------------------------------------------------- lanes
+
+    def _run_lanes(self, lanes: int) -> None:
+        """Each lane takes the next image and decodes, infers and encodes it, then takes another. On a CPU,
+        an engine of 1 thread per lane keeps every core on the network's work or an image's own, where one
+        multi-threaded run leaves its cores waiting on each other whenever a decode or encode takes one."""
+        self.turn = threading.Condition()
+        self.stopping = False
+        pool = ThreadPoolExecutor(lanes, thread_name_prefix="lane")
+        self.tiles_side_by_side = _TilesSideBySide(self.engine, lanes)
+        try:
+            for future in [pool.submit(self._lane) for _ in range(lanes)]:
+                future.result()
+        except BaseException:
+            self.stopping = True   # Ctrl-C: the images in hand finish (atomically), no new one starts
+            raise
+        finally:
+            pool.shutdown(wait=True)
+            self.tiles_side_by_side.close()
+            self.decoders.shutdown(wait=True)
+            self.encoders.shutdown(wait=True)
+
+    def _take(self) -> tuple[Job, int, bool] | None:
+        """The next job, the pixels it holds, and whether it runs alone: once the pixel budget has room
+        (always when nothing is in flight). Outputs made in bands, and images of which two would not fit
+        the budget, run alone, their tiles side by side on the lanes (the memory of one lane, no core idle)."""
+        with self.turn:
+            while not self.stopping and self.next_job < len(self.jobs):
+                job = self.jobs[self.next_job]
+                if self._next_cost is None:
+                    self._next_cost = self._cost(job)
+                cost = self._next_cost
+                alone = job in self.in_bands or 2 * cost > self.options.pixel_budget
+                if alone:
+                    cost = max(cost, self.options.pixel_budget)
+                if self.pixels_in_flight > 0 and self.pixels_in_flight + cost > self.options.pixel_budget:
+                    self.turn.wait()
+                    continue
+                self.next_job += 1
+                self._next_cost = None
+                self.pixels_in_flight += cost
+                return job, cost, alone
+            return None
+
+    def _lane(self) -> None:
+        while (taken := self._take()) is not None:
+            job, cost, alone = taken
+            engine = self.tiles_side_by_side if alone else self.engine
+            error, busy = None, 0.0
+            try:
+                source = self._decode(job)
+                if job in self.in_bands:
+                    with self.turn:
+                        self.in_bands.discard(job)
+                    busy = self._bands(job, source, engine)
+                else:
+                    started = time.perf_counter()
+                    output = infer(source, engine, tile_size=self.options.tile_size,
+                                   overlap=self.options.overlap, batch_size=self.options.batch_size)
+                    busy = time.perf_counter() - started
+                    source.release_input()
+                    self._encode(job, source, output)
+                    del output
+                del source
+            except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+                error = exc
+            with self.turn:
+                self.summary.inference_seconds += busy
+                self.pixels_in_flight -= cost
+                self.report(job, error)
+                self.turn.notify_all()
 
     def _run(self) -> None:
         try:

@@ -117,6 +117,18 @@ def test_convert_writes_large_outputs_in_bands_with_memory_bounded_by_a_row_of_t
     assert in_bands < output_floats / 3 and in_bands < in_memory / 5, f"{in_bands / 1e6:.1f} MB at the peak"
 
 
+def test_lanes_write_banded_and_whole_outputs_side_by_side(models, tmp_path):
+    write_image(tmp_path / "in" / "big.png", textured(512, 64))          # 2048 x 256: over the band budget
+    write_image(tmp_path / "in" / "small.png", textured(64, 48))
+    engine = Engine(models["super-resolution"], threads=1)
+    options = dict(tile_size=128, overlap=16, band_pixels=300_000)
+    one = convert([tmp_path / "in"], tmp_path / "one", engine, ConvertOptions(**options))
+    two = convert([tmp_path / "in"], tmp_path / "two", engine, ConvertOptions(**options, lanes=2))
+    assert one.converted == two.converted == 2
+    for name in ("big.png", "small.png"):
+        np.testing.assert_array_equal(read_image(tmp_path / "two" / name).rgb, read_image(tmp_path / "one" / name).rgb)
+
+
 def test_outputs_too_large_to_hold_are_refused_unless_written_in_bands(models, tmp_path, capsys):
     write_image(tmp_path / "in" / "small.png", textured(30, 40))        # 1200 px -> a 120 x 160 output
     model = models["super-resolution"]

@@ -86,3 +86,27 @@ def test_training_shows_a_colorization_pair_as_the_runtime_finishes_it():
     assert shown.shape == (1, 3, 32, 32) and shown.dtype == torch.float32
     _, context = prepare(spec, photo)
     np.testing.assert_allclose(shown[0].permute(1, 2, 0).numpy(), finish(spec, target, context), atol=1e-5)
+
+
+def test_the_network_sees_the_photos_lightness_resized_and_gray_8_bit_photos_take_a_table_of_the_same_values():
+    from translation.imaging.colour import is_gray, lightness
+
+    spec = get_task("colorization").replace(working_size=16, working_shape="square")
+    rng = np.random.default_rng(0)
+    levels = rng.permutation(np.tile(np.arange(256, dtype=np.uint8), 12))[:40 * 60].reshape(40, 60)
+    gray = np.repeat(levels[:, :, None], 3, axis=2)   # every gray level, at many places in a row
+    colour = gray.copy()
+    colour[5, 7, 1] ^= 1
+    assert is_gray(gray) and not is_gray(colour)
+    np.testing.assert_array_equal(lightness(gray), rgb_to_lab(gray / np.float32(255))[:, :, 0])
+    np.testing.assert_array_equal(lightness(levels), lightness(gray))
+    np.testing.assert_array_equal(lightness(colour), rgb_to_lab(colour / np.float32(255))[:, :, 0])
+
+    network_input, context = prepare(spec, gray)
+    as_floats, float_context = prepare(spec, gray / np.float32(255))   # the general path: the same values
+    np.testing.assert_array_equal(network_input, as_floats)
+    np.testing.assert_array_equal(context["lab_l"], float_context["lab_l"])
+    resized = cv2.resize(context["lab_l"], (16, 16), interpolation=cv2.INTER_AREA)
+    np.testing.assert_allclose(network_input[0], np.clip(resized / 50.0 - 1.0, -1, 1), atol=1e-6)
+    with_alpha = np.dstack([gray, np.full((40, 60), 128, np.uint8)])
+    np.testing.assert_array_equal(prepare(spec, with_alpha)[0], network_input)

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ..errors import TranslationError
-from ..imaging.colour import lab_to_rgb, luminance, rgb_to_lab
+from ..imaging.colour import lab_to_rgb, lightness, luminance, rgb_to_lab
 from ..imaging.io import to_float
 from .spec import AB_SCALE, TaskSpec, find_task, registered_tasks, sketch_tasks
 
@@ -100,6 +100,8 @@ def prepare(spec: TaskSpec, rgb: np.ndarray, *, sketch_from_photo: bool = False)
     shrinks the network input so its long side is at most that (or, with ``working_shape`` "square",
     resizes it to a square of that side), while the context keeps the full resolution.
     """
+    if spec.input_space == "lab_l" and spec.output_space == "lab_ab" and spec.scale == 1 and not sketch_from_photo:
+        return _prepare_lightness(spec, rgb)
     rgb = as_float_rgb(rgb)
     height, width = rgb.shape[:2]
     if sketch_from_photo:
@@ -125,6 +127,34 @@ def prepare(spec: TaskSpec, rgb: np.ndarray, *, sketch_from_photo: bool = False)
     if spec.keep_detail and rgb is not full:
         context["detail"] = (full, rgb)   # the photo at full size and as the network sees it
     return encode_input(spec, rgb), context
+
+
+def _working_shape(spec: TaskSpec, height: int, width: int) -> tuple[int, int]:
+    """The (height, width) the network sees of a height x width image."""
+    if spec.working_size and spec.working_shape == "square":
+        return spec.working_size, spec.working_size
+    if spec.working_size and max(height, width) > spec.working_size:
+        ratio = spec.working_size / max(height, width)
+        return max(1, round(height * ratio)), max(1, round(width * ratio))
+    return height, width
+
+
+def _prepare_lightness(spec: TaskSpec, rgb: np.ndarray) -> tuple[np.ndarray, dict]:
+    """``prepare`` for a network from CIE L to ab: the photo's L once at full resolution (kept for ``finish``),
+    and the network's input resized from it (no second colour conversion at the working size)."""
+    pixels = np.asarray(rgb)
+    eight_bit = pixels.dtype == np.uint8 and (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] in (3, 4)))
+    full = lightness(pixels if eight_bit else as_float_rgb(pixels))
+    height, width = full.shape
+    context: dict = {"input_size": (height, width), "output_size": (height, width), "lab_l": full,
+                     "chroma_gain": float(spec.chroma_gain)}
+    small_h, small_w = _working_shape(spec, height, width)
+    shrinks = small_h * small_w <= height * width
+    small = resize(full, small_h, small_w, cv2.INTER_AREA if shrinks else cv2.INTER_CUBIC)
+    encoded = to_chw(small)
+    encoded *= np.float32(1 / 50.0)
+    encoded -= np.float32(1.0)
+    return np.clip(encoded, -1.0, 1.0, out=encoded), context
 
 
 def finish(spec: TaskSpec, output: np.ndarray, context: dict) -> np.ndarray:
