@@ -58,6 +58,12 @@ def test_ray_outputs_are_bit_identical_to_the_local_path_and_a_rerun_skips_all(l
     assert digest(tmp_path / "ray") == digest(tmp_path / "local")     # the same bytes, file by file
     assert digest(src) == before
 
+    # an actor of two CPU threads converts its batches in two lanes of one thread, to the same bytes
+    two_lanes = convert_on_ray([src], tmp_path / "ray-lanes", model, options,
+                               RayOptions(actors=1, threads=2, device="cpu", files_per_batch=5))
+    assert (two_lanes.converted, two_lanes.failed) == (5, 0)
+    assert digest(tmp_path / "ray-lanes") == digest(tmp_path / "local")
+
     stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "ray").rglob("*.png")}
     again = convert_on_ray([src], tmp_path / "ray", model, options, ONE_THREAD)
     assert (again.converted, again.skipped, again.failed) == (0, 5, 0)

@@ -18,6 +18,7 @@ Ray is an optional dependency: ``pip install 'translation[ray]'``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import time
@@ -84,9 +85,12 @@ class Translator:
     def __init__(self, model: ModelInfo, options: ConvertOptions, providers: str | None, threads: int) -> None:
         from .runtime.engine import Engine
 
+        # on the CPU, the images of a batch go through two lanes, as in a local run (translation.convert)
+        lanes = 2 if providers == "cpu" and threads >= 2 else 1
         # no warm-up run: the first image does that work itself
-        self.engine = Engine(model, providers=providers, threads=threads, warmup=False, spinning=False)
-        self.options = options
+        self.engine = Engine(model, providers=providers, threads=max(1, threads // lanes), warmup=False,
+                             spinning=False)
+        self.options = dataclasses.replace(options, lanes=lanes)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         jobs = [Job(Path(str(source)), Path(str(output))) for source, output in zip(batch["source"], batch["output"])]
