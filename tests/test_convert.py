@@ -182,6 +182,28 @@ def test_lanes_write_the_files_of_one_pipeline_and_keep_to_the_pixel_budget(mode
     assert digest(tmp_path / "tiles-alone") == digest(tmp_path / "tiles-one-lane")
 
 
+@pytest.mark.timeout(60)
+def test_an_interrupted_lane_run_stops_without_waiting_and_leaves_only_whole_files(model, tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    for i in range(8):
+        write_image(src / f"{i}.png", photo(24, 32, i))
+    seen = []
+
+    def interrupt_after_two(job, status, reason):
+        seen.append(job)
+        if len(seen) == 2:
+            raise KeyboardInterrupt   # as Ctrl-C would, while the other lane waits for the pixel budget
+
+    engine = Engine(model, providers="cpu", threads=1)
+    with pytest.raises(KeyboardInterrupt):
+        convert([src], out, engine, ConvertOptions(lanes=2, pixel_budget=1), on_result=interrupt_after_two)
+    written = sorted(p.name for p in out.iterdir())
+    assert 2 <= len(written) < 8 and not any(name.startswith(TEMP_PREFIX) for name in written)
+    assert all(read_image(out / name).rgb.shape == (24, 32, 3) for name in written)
+    rest = convert([src], out, engine, ConvertOptions(lanes=2))
+    assert (rest.converted, rest.skipped) == (8 - len(written), len(written))
+
+
 def test_the_command_runs_two_lanes_on_the_cpu_and_says_so(model, tmp_path, capsys):
     src = tmp_path / "in"
     for i in range(3):

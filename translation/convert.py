@@ -413,7 +413,9 @@ class _Pipeline:
             for future in [pool.submit(self._lane) for _ in range(lanes)]:
                 future.result()
         except BaseException:
-            self.stopping = True   # Ctrl-C: the images in hand finish (atomically), no new one starts
+            with self.turn:   # Ctrl-C: the images in hand finish (atomically), no new one starts
+                self.stopping = True
+                self.turn.notify_all()
             raise
         finally:
             pool.shutdown(wait=True)
