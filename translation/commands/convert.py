@@ -71,7 +71,8 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
                       help="inference threads (default: the number of physical cores; with --ray: per actor, "
                            "default 2)")
     perf.add_argument("--workers", type=int, default=2,
-                      help="decode and encode threads each, running beside inference (default: 2)")
+                      help="decode and encode threads each, running beside inference when images go one at a "
+                           "time (one lane, a GPU) (default: 2)")
     perf.add_argument("--lanes", type=int, default=None,
                       help="images converted side by side, each lane decoding, running the network on --threads "
                            "/ LANES threads and encoding one image at a time (default: 2 on the CPU with 2 or more "
