@@ -69,7 +69,9 @@ def ray_session(address: str | None) -> Iterator[None]:
         yield
         return
     try:
-        ray.init(address=address, logging_level=logging.WARNING)
+        # no dashboard for an instance started for this run (Ray ignores it when joining a cluster): its
+        # processes took a share of a small machine's cores
+        ray.init(address=address, logging_level=logging.WARNING, include_dashboard=False)
     except Exception as exc:  # noqa: BLE001 - connection errors come in many types
         raise TranslationError(f"cannot connect to the Ray cluster at {address or 'the default address'} "
                                f"({first_line(exc, 200)})") from None
