@@ -68,6 +68,12 @@ class ConvertOptions:
     video_format: str | None = None        # container of the output videos (mp4, mkv, ...); None: the input's
 
 
+def cpu_lanes(threads: int) -> int:
+    """Lanes for images on a CPU engine of ``threads`` threads in all: 2 from 2 threads (on 2 cores,
+    colorization 0.70 -> 0.84-0.86 of the network's own images/s, the other models level or faster)."""
+    return 2 if threads >= 2 else 1
+
+
 @dataclass(frozen=True)
 class Job:
     source: Path
@@ -394,8 +400,9 @@ class _Pipeline:
 
     def run(self) -> None:
         with single_threaded_opencv(self.engine.device == "CPU"):
-            if max(1, int(self.options.lanes)) > 1 and len(self.jobs) > 1:
-                self._run_lanes(max(1, int(self.options.lanes)))
+            lanes = max(1, int(self.options.lanes))
+            if lanes > 1 and len(self.jobs) > 1:
+                self._run_lanes(lanes)
             else:
                 self._run()
 

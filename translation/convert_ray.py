@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .convert import ConvertOptions, ConvertSummary, Job, ResultCallback, plan_jobs, remove_stale_temp_files, run_jobs
+from .convert import (ConvertOptions, ConvertSummary, Job, ResultCallback, cpu_lanes, plan_jobs,
+                      remove_stale_temp_files, run_jobs)
 from .errors import TranslationError, first_line
 from .runtime.models import ModelInfo, resolve_model
 
@@ -88,7 +89,7 @@ class Translator:
         from .runtime.engine import Engine
 
         # on the CPU, the images of a batch go through two lanes, as in a local run (translation.convert)
-        lanes = 2 if providers == "cpu" and threads >= 2 else 1
+        lanes = cpu_lanes(threads) if providers == "cpu" else 1
         # no warm-up run: the first image does that work itself
         self.engine = Engine(model, providers=providers, threads=max(1, threads // lanes), warmup=False,
                              spinning=False)

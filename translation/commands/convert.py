@@ -96,14 +96,14 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
 
 
 def auto_lanes(threads: int, jobs) -> int:
-    """Lanes for a CPU run: 2 with 2 or more threads (measured on 2 cores: colorization 15.3 -> 18.6 images/s,
-    the other models level or up to +10%); 1 when videos are among the jobs (their frames run one by one,
-    on every thread) or for a single image."""
+    """Lanes for a local run (``cpu_lanes``); 1 for a single image, or when videos are among the jobs (their
+    frames run one by one, on every thread)."""
+    from ..convert import cpu_lanes
     from ..video import is_video_path
 
-    if threads < 2 or len(jobs) < 2 or any(is_video_path(job.source) for job in jobs):
+    if len(jobs) < 2 or any(is_video_path(job.source) for job in jobs):
         return 1
-    return 2
+    return cpu_lanes(threads)
 
 
 def providers_for(device: str, providers: str | None) -> str | None:

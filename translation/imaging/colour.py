@@ -35,8 +35,8 @@ def is_gray(pixels: np.ndarray) -> bool:
 
 
 def lightness(rgb: np.ndarray) -> np.ndarray:
-    """CIE L (H x W float32 in [0, 100]) of H x W x 3 pixels (uint8, uint16 or float [0, 1]), or of 8-bit
-    gray H x W: ``rgb_to_lab`` of the pixels as floats, its first plane.
+    """CIE L (H x W float32 in [0, 100], its own array) of H x W x 3 pixels (uint8, uint16 or float [0, 1]), or
+    of 8-bit gray H x W: ``rgb_to_lab`` of the pixels as floats, its first plane.
 
     8-bit gray pixels (a 2-D array, or R = G = B) are looked up in a table of the 256 gray levels' L:
     the same values at a fifteenth of the work, for the black-and-white photos colorization is fed.
@@ -47,7 +47,8 @@ def lightness(rgb: np.ndarray) -> np.ndarray:
             return _GRAY_LIGHTNESS[pixels]
         if pixels.ndim == 3 and pixels.shape[2] in (3, 4) and is_gray(pixels):
             return _GRAY_LIGHTNESS[pixels[:, :, 0]]
-    return rgb_to_lab(to_float(pixels[:, :, :3]))[:, :, 0]
+    colour = pixels[:, :, :3]
+    return cv2.extractChannel(rgb_to_lab(colour if colour.dtype.kind == "f" else to_float(colour)), 0)
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:

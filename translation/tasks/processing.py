@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ..errors import TranslationError
-from ..imaging.colour import lab_to_rgb, lightness, luminance, rgb_to_lab
+from ..imaging.colour import lab_to_rgb, lightness, luminance
 from ..imaging.io import to_float
 from .spec import AB_SCALE, TaskSpec, find_task, registered_tasks, sketch_tasks
 
@@ -51,11 +51,15 @@ def encode_input(spec: TaskSpec, rgb: np.ndarray) -> np.ndarray:
 
     One new C x H x W array, scaled in place: no other full-size temporaries."""
     if spec.input_space == "rgb":
-        encoded, scale = to_chw(rgb), 2.0
-    elif spec.input_space == "gray":
-        encoded, scale = to_chw(luminance(rgb)), 2.0
-    else:  # lab_l
-        encoded, scale = to_chw(rgb_to_lab(rgb)[:, :, 0]), 1 / 50.0
+        return _scaled_chw(rgb, 2.0)
+    if spec.input_space == "gray":
+        return _scaled_chw(luminance(rgb), 2.0)
+    return _scaled_chw(lightness(rgb), 1 / 50.0)   # lab_l
+
+
+def _scaled_chw(pixels: np.ndarray, scale: float) -> np.ndarray:
+    """H x W (x C) -> a new C x H x W array of ``pixels * scale - 1`` clipped to [-1, 1], scaled in place."""
+    encoded = to_chw(pixels)
     encoded *= np.float32(scale)
     encoded -= np.float32(1.0)
     return np.clip(encoded, -1.0, 1.0, out=encoded)
@@ -113,30 +117,27 @@ def prepare(spec: TaskSpec, rgb: np.ndarray, *, sketch_from_photo: bool = False)
     if spec.scale > 1:
         rgb = np.clip(resize(rgb, out_height, out_width, cv2.INTER_CUBIC), 0.0, 1.0)
     if spec.output_space == "lab_ab":
-        context["lab_l"] = rgb_to_lab(rgb)[:, :, 0]
+        context["lab_l"] = lightness(rgb)
         context["chroma_gain"] = float(spec.chroma_gain)
     full = rgb
-    if spec.working_size and spec.working_shape == "square":
-        side = spec.working_size
-        shrinks = out_height * out_width >= side * side
-        rgb = resize(rgb, side, side, cv2.INTER_AREA if shrinks else cv2.INTER_CUBIC)
-    elif spec.working_size and max(out_height, out_width) > spec.working_size:
-        ratio = spec.working_size / max(out_height, out_width)
-        small_h, small_w = max(1, round(out_height * ratio)), max(1, round(out_width * ratio))
-        rgb = resize(rgb, small_h, small_w, cv2.INTER_AREA)
+    rgb = _to_working_shape(spec, rgb)
     if spec.keep_detail and rgb is not full:
         context["detail"] = (full, rgb)   # the photo at full size and as the network sees it
     return encode_input(spec, rgb), context
 
 
-def _working_shape(spec: TaskSpec, height: int, width: int) -> tuple[int, int]:
-    """The (height, width) the network sees of a height x width image."""
+def _to_working_shape(spec: TaskSpec, pixels: np.ndarray) -> np.ndarray:
+    """``pixels`` as the network sees them: shrunk so the long side is at most the working size, or resized
+    to its square (``working_shape`` "square"); the same array when already so."""
+    height, width = pixels.shape[:2]
+    small_h, small_w = height, width
     if spec.working_size and spec.working_shape == "square":
-        return spec.working_size, spec.working_size
-    if spec.working_size and max(height, width) > spec.working_size:
+        small_h = small_w = spec.working_size
+    elif spec.working_size and max(height, width) > spec.working_size:
         ratio = spec.working_size / max(height, width)
-        return max(1, round(height * ratio)), max(1, round(width * ratio))
-    return height, width
+        small_h, small_w = max(1, round(height * ratio)), max(1, round(width * ratio))
+    shrinks = small_h * small_w <= height * width
+    return resize(pixels, small_h, small_w, cv2.INTER_AREA if shrinks else cv2.INTER_CUBIC)
 
 
 def _prepare_lightness(spec: TaskSpec, rgb: np.ndarray) -> tuple[np.ndarray, dict]:
@@ -148,13 +149,7 @@ def _prepare_lightness(spec: TaskSpec, rgb: np.ndarray) -> tuple[np.ndarray, dic
     height, width = full.shape
     context: dict = {"input_size": (height, width), "output_size": (height, width), "lab_l": full,
                      "chroma_gain": float(spec.chroma_gain)}
-    small_h, small_w = _working_shape(spec, height, width)
-    shrinks = small_h * small_w <= height * width
-    small = resize(full, small_h, small_w, cv2.INTER_AREA if shrinks else cv2.INTER_CUBIC)
-    encoded = to_chw(small)
-    encoded *= np.float32(1 / 50.0)
-    encoded -= np.float32(1.0)
-    return np.clip(encoded, -1.0, 1.0, out=encoded), context
+    return _scaled_chw(_to_working_shape(spec, full), 1 / 50.0), context
 
 
 def finish(spec: TaskSpec, output: np.ndarray, context: dict) -> np.ndarray:
