@@ -19,6 +19,7 @@ from translation.imaging.io import (
     orient_array,
     read_image,
     read_rgb8,
+    to_uint8,
     write_image,
 )
 from translation.errors import TranslationError
@@ -34,6 +35,22 @@ def gradient(height: int = 24, width: int = 32) -> np.ndarray:
 def save_pil(image: Image.Image, path: Path, **options) -> Path:
     image.save(path, **options)
     return path
+
+
+def test_to_uint8_clips_rounds_half_to_even_and_keeps_the_shape():
+    rng = np.random.default_rng(0)
+    pixels = rng.random((48, 64, 3), dtype=np.float32) * 1.4 - 0.2          # out of range both ways
+    ties = (np.arange(256, dtype=np.float32) + 0.5) / 255
+    pixels[0, :, :] = np.stack([ties[:64], np.nextafter(ties[:64], 2), np.nextafter(ties[:64], -2)], axis=1)
+    pixels[1, :2, 0] = [0.0, 1.0]
+    expected = np.round(np.clip(pixels, 0.0, 1.0) * np.float32(255)).astype(np.uint8)
+    for array in (pixels, pixels.astype(np.float64), pixels[:, ::2], pixels[:, :, 0], pixels[0, :, 0]):
+        reference = np.round(np.clip(np.asarray(array, np.float32), 0, 1) * np.float32(255)).astype(np.uint8)
+        np.testing.assert_array_equal(to_uint8(array), reference)
+    np.testing.assert_array_equal(to_uint8(pixels), expected)
+    assert to_uint8(np.zeros((0, 4, 3), np.float32)).shape == (0, 4, 3)
+    assert to_uint8(np.array([np.nan, np.inf, -np.inf, 0.5], np.float32)).tolist() == [0, 255, 0, 128]
+    assert to_uint8(np.full((2, 2), 65535, np.uint16)).max() == 255
 
 
 # ----------------------------------------------------------------------------------- decoding cases

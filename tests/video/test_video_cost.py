@@ -17,7 +17,6 @@ from translation.video.flow import Motion, MotionEstimator, coarsest_scale, flow
 from translation.video.io import VideoInfo, VideoReader
 from translation.video.stabilize import Stabilizer
 from translation.video.synthetic import camera_pan, write_clip
-from translation.video.translate import _quantised
 from translation.video.writer import VideoWriter
 
 
@@ -70,11 +69,6 @@ def test_frames_read_are_ffmpegs_own_rgb(photo, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-def test_quantising_in_one_pass_is_to_uint8():
-    rng = np.random.default_rng(0)
-    pixels = rng.random((48, 64, 3), dtype=np.float32)
-    pixels[0, :4, 0] = [0.0, 1.0, 0.5 / 255, 1.5 / 255]       # the ends and rounding ties
-    np.testing.assert_array_equal(_quantised(pixels), to_uint8(pixels))
 
 
 def test_the_stabilisers_blend_is_the_formula():

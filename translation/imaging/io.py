@@ -82,12 +82,20 @@ def to_float(pixels: np.ndarray) -> np.ndarray:
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
-    """uint8 / uint16 / float [0, 1] pixels -> uint8 (rounded)."""
+    """uint8 / uint16 / float [0, 1] pixels -> uint8 (rounded; NaN -> 0, as np.nan_to_num)."""
     if pixels.dtype == np.uint8:
         return pixels
     if pixels.dtype == np.uint16:
         return ((pixels.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    return np.round(np.clip(pixels.astype(np.float32), 0.0, 1.0) * 255.0).astype(np.uint8)
+    # OpenCV scales, rounds (half to even, as np.round) and saturates in one pass over float32: the same
+    # bytes as clip -> * 255 -> round -> cast, without four full-size temporaries
+    floats = np.ascontiguousarray(pixels, dtype=np.float32)
+    if floats.size == 0:
+        return np.zeros(floats.shape, dtype=np.uint8)
+    if not np.isfinite(floats.sum()):   # a NaN or an infinity somewhere (a sum costs no copy)
+        floats = np.nan_to_num(floats)
+    flat = floats.reshape(floats.shape[0], -1) if floats.ndim > 1 else floats.reshape(1, -1)
+    return cv2.multiply(flat, 255.0, dtype=cv2.CV_8U).reshape(floats.shape)
 
 
 def to_uint16(pixels: np.ndarray) -> np.ndarray:
@@ -341,7 +349,7 @@ def _normalise_dtype(pixels: np.ndarray) -> np.ndarray:
     if pixels.dtype == np.bool_:
         return pixels.astype(np.uint8) * 255
     if pixels.dtype.kind == "f":
-        return to_uint8(np.nan_to_num(pixels))
+        return to_uint8(pixels)
     if pixels.dtype.kind in "iu":
         low, high = (int(pixels.min()), int(pixels.max())) if pixels.size else (0, 0)
         if low >= 0 and high <= 255:

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import cv2
 import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import TranslationError
-from ..imaging.io import LoadedImage
+from ..imaging.io import LoadedImage, to_uint8
 from ..runtime.batch import infer_many
 from ..runtime.engine import Engine
 from ..runtime.models import ModelInfo
@@ -136,12 +135,6 @@ def _prepared_frames(frames: Iterable[Frame], engine: Engine, *, stabilize: bool
                     motion)
 
 
-def _quantised(rgb: np.ndarray) -> np.ndarray:
-    """float32 [0, 1] -> uint8, rounded and saturated as ``to_uint8`` does, in one pass instead of four
-    (the pixels are never negative: ``finish`` clips them and stabilising blends them)."""
-    return cv2.convertScaleAbs(rgb, alpha=255.0)
-
-
 class _Finisher:
     """The task's post-processing and the stabilisation, frame after frame in order."""
 
@@ -153,7 +146,7 @@ class _Finisher:
         rgb = finish(self.task, output, item.prepared.context)
         if self.stabilizer is not None:
             rgb = self.stabilizer(rgb, item.motion)
-        return _quantised(rgb)
+        return to_uint8(rgb)
 
     @property
     def shots(self) -> int:
