@@ -98,6 +98,25 @@ def test_rotate_draws_all_eight_symmetries_for_both_halves():
     np.testing.assert_array_equal(apply(held_out, 3, image)[0], image)
 
 
+def test_colour_jitter_shifts_both_halves_alike_for_training_only():
+    rng = np.random.default_rng(0)
+    image = rng.integers(30, 220, (16, 16, 3), dtype=np.uint8)
+    jitter = build_pipeline(AugmentConfig("crop", 16, 16, flip=False, colour_jitter=1.0), train=True)
+    outcomes, means = set(), []
+    for seed in range(40):
+        a, b = apply(jitter, seed, image, image.copy())
+        np.testing.assert_array_equal(a, b)                                  # one shift for the pair
+        np.testing.assert_array_equal(apply(jitter, seed, image)[0], a)      # fixed by the seed
+        outcomes.add(a.tobytes())
+        means.append(a.reshape(-1, 3).mean(axis=0))
+    assert image.tobytes() in outcomes and len(outcomes) > 25            # some left as they are, most shifted
+    assert np.ptp(np.array(means), axis=0).min() > 10                      # every channel moves
+    held_out = build_pipeline(AugmentConfig("crop", 16, 16, flip=False, colour_jitter=1.0), train=False)
+    np.testing.assert_array_equal(apply(held_out, 3, image)[0], image)
+    with pytest.raises(TranslationError, match="colour-jitter"):
+        AugmentConfig("crop", 16, 16, colour_jitter=1.5)
+
+
 def test_random_scale_sees_the_photo_at_many_scales():
     # a 200 x 100 image of horizontal stripes 2 px apart: the smaller the scale, the finer the stripes
     image = np.zeros((100, 200, 3), np.uint8)

@@ -121,6 +121,11 @@ def _add_options(p: argparse.ArgumentParser, family: type[Family]) -> None:
                       help="random 90-degree turns and flips in both axes (the square's eight symmetries) instead "
                            "of horizontal flips: more varied crops for content with no up and down, such as "
                            "super-resolution texture; not for photos whose sky must stay up")
+    data.add_argument("--colour-jitter", type=float, metavar="S",
+                      help="random brightness, contrast, saturation and hue shifts of strength S (0-1; at 1: "
+                           "+-20%%, +-20%%, +-30%%, +-18 degrees) on 4 of 5 training images, both halves of a pair "
+                           "alike: more palettes from few pictures (artworks); not for label maps, whose colours "
+                           "are classes" + default("colour_jitter"))
     data.add_argument("--repeats", type=int, help="visits of each training image per epoch, each with its own "
                       "random crop (for small datasets)" + default("repeats"))
     data.add_argument("--workers", type=int, help="data-loading processes" + default("workers"))

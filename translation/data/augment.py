@@ -32,6 +32,7 @@ class AugmentConfig:
     flip: bool = True
     rotate: bool = False    # all eight symmetries of the square (90-degree turns and flips) instead of flip
     size_multiple: int = 1  # "none" pads height and width up to a multiple of this
+    colour_jitter: float = 0.0   # strength (0-1) of random brightness, contrast, saturation and hue shifts
 
     def __post_init__(self) -> None:
         if self.preprocess not in PREPROCESS_MODES:
@@ -39,10 +40,13 @@ class AugmentConfig:
         if self.preprocess in ("resize_and_crop", "random_scale") and self.load_size < self.crop_size:
             raise TranslationError(f"--load-size {self.load_size} is smaller than --crop-size {self.crop_size}; "
                                    "the crop is taken from the resized image")
+        if not 0.0 <= self.colour_jitter <= 1.0:
+            raise TranslationError(f"--colour-jitter {self.colour_jitter}: choose a strength from 0 (off) to 1")
 
 
 def build_pipeline(config: AugmentConfig, *, train: bool) -> A.Compose:
-    """Resize step, then a random crop and flip (or turn) when training (a centre crop, no flip, otherwise).
+    """Resize step, then a random crop and flip (or turn) when training (a centre crop, no flip, otherwise),
+    and colour shifts when asked (training only).
 
     Call it with ``image=`` and optionally ``image_b=``: both get exactly the same transform.
     """
@@ -65,6 +69,11 @@ def build_pipeline(config: AugmentConfig, *, train: bool) -> A.Compose:
         steps.append(A.SquareSymmetry(p=1.0))  # one of the eight, uniformly (identity included)
     elif train and config.flip:
         steps.append(A.HorizontalFlip(p=0.5))
+    if train and config.colour_jitter > 0:
+        # at strength 1: brightness and contrast +-20%, saturation +-30%, hue +-18 degrees; one image in five
+        # stays as it is, so the collection's own colours are still seen as they are
+        s = config.colour_jitter
+        steps.append(A.ColorJitter(brightness=0.2 * s, contrast=0.2 * s, saturation=0.3 * s, hue=0.05 * s, p=0.8))
     return A.Compose(steps, additional_targets={"image_b": "image"})
 
 

@@ -38,6 +38,7 @@ class TrainConfig:
     crop_size: int = 256
     flip: bool = True
     rotate: bool = False              # 90-degree turns and flips in both axes (content with no up and down)
+    colour_jitter: float = 0.0        # random brightness / contrast / saturation / hue shifts of this strength
     val_fraction: float = 0.05
     val_max: int = 100                # validate on at most this many images
     repeats: int = 1                  # visits of each training image per epoch (small datasets)
@@ -123,7 +124,7 @@ class TrainConfig:
         from ..data.augment import AugmentConfig
 
         return AugmentConfig(self.preprocess, self.load_size, self.crop_size, self.flip, self.rotate,
-                             self.generator().size_multiple)
+                             self.generator().size_multiple, self.colour_jitter)
 
     @property
     def total_epochs(self) -> int:
