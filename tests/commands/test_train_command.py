@@ -66,7 +66,8 @@ def test_cyclegan_command(tmp_path):
     assert main(args) == 0
     config = json.loads((run / "config.json").read_text())
     assert (config["gan_mode"], config["norm"], config["preprocess"], config["rotate"]) == ("hinge", "instance", "crop", True)
-    assert config["family_options"] == {"lambda_cycle": 10.0, "lambda_identity": 0.0, "pool_size": 50}
+    assert config["family_options"] == {"lambda_cycle": 10.0, "lambda_cycle_b": 10.0, "lambda_identity": 0.0,
+                                        "pool_size": 50}
     assert (run / "latest_net_G_A.pth").is_file() and (run / "latest_net_G_B.pth").is_file()
     records = [json.loads(line) for line in (run / "losses.jsonl").read_text().splitlines()]
     # no testA/testB: one of the 3 A and one of the 2 B images held out for the cycle validation

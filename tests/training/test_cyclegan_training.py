@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from translation.networks.checkpoint import load_generator, read_checkpoint
@@ -42,3 +43,14 @@ def test_cyclegan_cycle_loss_falls(unpaired_data, tiny, tmp_path):
     assert best["info"]["best"] == {"metric": "cycle_psnr", "value": top["cycle_psnr"], "step": top["step"],
                                     "epoch": top["epoch"]}
     assert len(list((run / "samples").glob("*.png"))) == 2
+
+
+def test_the_b_cycle_takes_a_weight_of_its_own(unpaired_data, tiny, tmp_path):
+    # the same first step (same seed, same batch), the B -> A -> B cycle weighted 3x the A -> B -> A one
+    runs = {weight: train(tiny("cyclegan", unpaired_data, tmp_path / str(weight), max_steps=1, lambda_cycle_b=weight))
+            for weight in (None, 30.0)}
+    first = {weight: json.loads((run / "losses.jsonl").read_text().splitlines()[0]) for weight, run in runs.items()}
+    assert first[30.0]["cycle_A"] == first[None]["cycle_A"]
+    assert first[30.0]["cycle_B"] == pytest.approx(3 * first[None]["cycle_B"], rel=1e-5)
+    saved = json.loads((runs[None] / "config.json").read_text())["family_options"]
+    assert saved["lambda_cycle_b"] == saved["lambda_cycle"] == 10.0   # unset: the cycle weight

@@ -78,7 +78,8 @@ def test_family_options_are_kept_apart_and_saved(tmp_path):
     config = TrainConfig.from_options("cyclegan", data=tmp_path, out=tmp_path / "run", pool_size=0, ngf=8)
     assert (config.ngf, config.family_options.pool_size, config.family_options.lambda_cycle) == (8, 0, 10.0)
     saved = config.to_dict()
-    assert saved["family_options"] == {"lambda_cycle": 10.0, "lambda_identity": 0.5, "pool_size": 0}
+    assert saved["family_options"] == {"lambda_cycle": 10.0, "lambda_cycle_b": 10.0, "lambda_identity": 0.5,
+                                        "pool_size": 0}
     assert "pool_size" not in saved and "lambda_l1" not in saved
     config.save(tmp_path / "config.json")
     assert load_config(tmp_path / "config.json") == config

@@ -43,8 +43,18 @@ class CycleGAN(Family):
     @dataclass(frozen=True)
     class Options:
         lambda_cycle: float = option(10.0, "weight of the cycle losses")
+        lambda_cycle_b: float | None = option(
+            None, "weight of the B -> A -> B cycle alone, where pictures of B must come back more (or less) "
+            "faithfully than those of A (the reference's --lambda_B)", kind=float, shown="--lambda-cycle")
         lambda_identity: float = option(0.5, "identity loss weight, relative to --lambda-cycle; 0 turns it off")
         pool_size: int = option(50, "generated images the discriminators remember; 0 turns the pool off")
+
+        def __post_init__(self) -> None:
+            if self.lambda_cycle_b is None:
+                object.__setattr__(self, "lambda_cycle_b", self.lambda_cycle)
+            if self.lambda_cycle < 0 or self.lambda_cycle_b < 0:
+                raise TranslationError(f"the cycle weights must not be negative, got --lambda-cycle "
+                                       f"{self.lambda_cycle} and --lambda-cycle-b {self.lambda_cycle_b}")
 
     @classmethod
     def build_data(cls, config: TrainConfig, spec: TaskSpec) -> TrainingData:
@@ -99,7 +109,7 @@ class CycleGAN(Family):
             loss_g_a = self.gan(self.alone["D_A"](self.augmented(fake_b)), True, for_generator=True)
             loss_g_b = self.gan(self.alone["D_B"](self.augmented(fake_a)), True, for_generator=True)
         loss_cycle_a = cycle_loss(rec_a, real_a) * options.lambda_cycle
-        loss_cycle_b = cycle_loss(rec_b, real_b) * options.lambda_cycle
+        loss_cycle_b = cycle_loss(rec_b, real_b) * options.lambda_cycle_b
         losses = {"G_A": loss_g_a, "G_B": loss_g_b, "cycle_A": loss_cycle_a, "cycle_B": loss_cycle_b}
         if use_identity:
             losses["idt_A"] = identity_loss(idt_a, real_b) * options.lambda_cycle * options.lambda_identity
