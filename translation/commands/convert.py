@@ -83,7 +83,10 @@ def register(subparsers: argparse._SubParsersAction, name: str, help: str) -> No
                            "in memory whole (default: 64 million); PNG outputs of pixel-wise tasks such as "
                            "super-resolution over 16 million pixels are written in row bands instead")
     add_video_arguments(parser)
-    cluster = parser.add_argument_group("cluster (Ray)")
+    cluster = parser.add_argument_group(
+        "cluster (Ray)", "each job first starts its actors (a few seconds on a running cluster, more when it "
+        "starts one); then actors convert at the local rate each. For a short job on one machine the local "
+        "path is faster")
     cluster.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                          help="convert on a Ray cluster: 'auto' (the running cluster), ray://HOST:10001, or no "
                               "value ($RAY_ADDRESS or a running cluster, else a local one for this run)")
