@@ -44,6 +44,17 @@ def synthetic_photo(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
+def write_synthetic_jpegs(folder: Path, count: int, rng: np.random.Generator, size: int = 512,
+                          gray: bool = False) -> Path:
+    """``count`` synthetic photos as JPEGs (quality 90) in a new ``folder``, black-and-white ones if ``gray``."""
+    folder.mkdir()
+    for i in range(count):
+        photo = synthetic_photo(rng, size)
+        photo = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY) if gray else photo
+        cv2.imwrite(str(folder / f"{i:04d}.jpg"), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return folder
+
+
 def network_work(engine: Engine, rng: np.random.Generator, size: int) -> tuple[np.ndarray, int]:
     """One network input of the size the model runs at, and how many such runs one photo needs.
 
@@ -79,10 +90,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         rng = np.random.default_rng(0)
-        (tmp / "in").mkdir()
-        for i in range(args.images):
-            cv2.imwrite(str(tmp / "in" / f"{i:04d}.jpg"), synthetic_photo(rng, args.size),
-                        [cv2.IMWRITE_JPEG_QUALITY, 90])
+        write_synthetic_jpegs(tmp / "in", args.images, rng, args.size)
         if args.model:
             model = resolve_model(args.model).path
             label = f"{model.stem} ({resolve_model(args.model).network})"

@@ -27,11 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_convert import network_work, synthetic_photo  # noqa: E402
+from bench_convert import network_work, write_synthetic_jpegs  # noqa: E402
 
 from translation.runtime import Engine, resolve_model  # noqa: E402
 
@@ -87,12 +86,7 @@ def main() -> None:
         for name in args.models:
             info = resolve_model(name)
             count = max(2, args.images // 4 if info.task.scale > 1 else args.images)   # x4: 2048x2048 outputs
-            inputs = tmp / f"in-{name}"
-            inputs.mkdir()
-            for i in range(count):
-                photo = synthetic_photo(rng, 512)
-                photo = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY) if args.gray else photo
-                cv2.imwrite(str(inputs / f"{i:04d}.jpg"), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
+            inputs = write_synthetic_jpegs(tmp / f"in-{name}", count, rng, gray=args.gray)
             engine = Engine(info, providers="cpu", threads=args.threads)
             x, runs_per_image = network_work(engine, rng, 512)
             rows: dict[str, list[tuple[float, float, float, float]]] = {v: [] for v in variants}

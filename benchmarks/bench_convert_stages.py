@@ -16,11 +16,10 @@ import threading
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_convert import synthetic_photo  # noqa: E402
+from bench_convert import write_synthetic_jpegs  # noqa: E402
 
 import translation.convert as convert  # noqa: E402
 from translation.runtime import Engine, resolve_model  # noqa: E402
@@ -53,10 +52,7 @@ def main() -> None:
     info = resolve_model(args.model)
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
-        inputs = Path(tmp) / "in"
-        inputs.mkdir()
-        for i in range(args.images):
-            cv2.imwrite(str(inputs / f"{i:04d}.jpg"), synthetic_photo(rng, 512), [cv2.IMWRITE_JPEG_QUALITY, 90])
+        inputs = write_synthetic_jpegs(Path(tmp) / "in", args.images, rng)
         plan = convert.plan_jobs([inputs], Path(tmp) / "out", model=info.name, task=info.task.name,
                                  options=convert.ConvertOptions())
         engine = Engine(info, providers="cpu", threads=max(1, 2 // args.lanes), warmup=False, spinning=False)

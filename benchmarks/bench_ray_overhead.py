@@ -22,11 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_convert import synthetic_photo  # noqa: E402
+from bench_convert import write_synthetic_jpegs  # noqa: E402
 
 # Run in the child: converts the folder and prints one JSON line of result times.
 CHILD = r"""
@@ -79,10 +78,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     rows: dict[str, list[dict[str, float]]] = {"local": [], "ray": []}
     with tempfile.TemporaryDirectory() as tmp:
-        inputs = Path(tmp) / "in"
-        inputs.mkdir()
-        for i in range(args.images):
-            cv2.imwrite(str(inputs / f"{i:04d}.jpg"), synthetic_photo(rng, 512), [cv2.IMWRITE_JPEG_QUALITY, 90])
+        inputs = write_synthetic_jpegs(Path(tmp) / "in", args.images, rng)
         for round_ in range(args.rounds):
             for variant in (("local", "ray") if round_ % 2 == 0 else ("ray", "local")):
                 row = run(variant, args.model, inputs, Path(tmp) / f"out-{variant}-{round_}", args.threads)
