@@ -64,6 +64,11 @@ def l1_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(output.float(), target.float())
 
 
+def l2_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error, in float32 (pix2pix --reconstruction l2)."""
+    return F.mse_loss(output.float(), target.float())
+
+
 def cycle_loss(reconstructed: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
     """||G_B(G_A(A)) - A||_1: CycleGAN weighs it by lambda_cycle (10)."""
     return l1_loss(reconstructed, original)

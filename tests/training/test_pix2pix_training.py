@@ -5,6 +5,7 @@ import json
 import logging
 from pathlib import Path
 
+import pytest
 import torch
 
 from translation.networks import build_generator
@@ -57,3 +58,17 @@ def test_corrupt_image_is_skipped_with_a_warning(aligned_data, tiny, tmp_path, c
     assert sum(str(broken) in w for w in warnings) == 1  # remembered, logged once
     assert (run / "latest_net_G.pth").is_file()
     assert read_jsonl(run / "losses.jsonl")[-1]["step"] == 17  # 17 files, 17 steps: the epoch ran to its end
+
+
+def test_an_l2_reconstruction_loss_replaces_l1(aligned_data, tiny, tmp_path):
+    # the same first step (same seed, same batch, same untrained G(A)) under each reconstruction loss, weight 1
+    runs = {loss: train(tiny("pix2pix", aligned_data, tmp_path / loss, max_steps=1, lambda_l1=1.0,
+                             reconstruction=loss)) for loss in ("l1", "l2")}
+    first = {loss: json.loads((run / "losses.jsonl").read_text().splitlines()[0]) for loss, run in runs.items()}
+    assert "G_L1" in first["l1"] and "G_L1" not in first["l2"]
+    mean_absolute, mean_squared = first["l1"]["G_L1"], first["l2"]["G_L2"]
+    assert first["l1"]["G_GAN"] == first["l2"]["G_GAN"]  # the same output, judged by the same discriminator
+    # Jensen: the mean square of the errors is at least their mean magnitude squared (equal only if all |e| match)
+    assert mean_squared > mean_absolute ** 2
+    assert mean_squared != pytest.approx(mean_absolute)
+    assert json.loads((runs["l2"] / "config.json").read_text())["family_options"]["reconstruction"] == "l2"

@@ -83,7 +83,7 @@ def test_family_options_are_kept_apart_and_saved(tmp_path):
     assert "pool_size" not in saved and "lambda_l1" not in saved
     config.save(tmp_path / "config.json")
     assert load_config(tmp_path / "config.json") == config
-    with pytest.raises(TranslationError, match=r"pix2pix has no option 'pool_size' \(its options: lambda_l1\)"):
+    with pytest.raises(TranslationError, match=r"pix2pix has no option 'pool_size' \(its options: lambda_l1, reconstruction\)"):
         TrainConfig(model="pix2pix", family_options={"pool_size": 4})
     with pytest.raises(TranslationError, match="unknown model family 'munit'; choose one of .*cyclegan.*pix2pix"):
         TrainConfig(model="munit")

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ...losses import GANLoss, l1_loss
+from ...errors import TranslationError
+from ...losses import GANLoss, l1_loss, l2_loss
 from ...networks import build_discriminator, build_generator
 from ...tasks import TaskSpec
 from ..config import TrainConfig
@@ -21,6 +22,8 @@ from ..distributed import Runtime
 from ..fast import SpeedPlan
 from ..family import Family, option, set_requires_grad
 from . import register_family
+
+RECONSTRUCTION_LOSSES = {"l1": l1_loss, "l2": l2_loss}
 
 
 @register_family("pix2pix")
@@ -37,7 +40,15 @@ class Pix2Pix(Family):
 
     @dataclass(frozen=True)
     class Options:
-        lambda_l1: float = option(100.0, "weight of the L1 loss")
+        lambda_l1: float = option(100.0, "weight of the reconstruction loss (L1 unless --reconstruction l2)")
+        reconstruction: str = option(
+            "l1", "how G(A) is held to B: l1 (the paper's mean absolute error) or l2 (mean squared error, what "
+            "PSNR measures: for a last fine-tune of a model judged by PSNR, e.g. super-resolution)")
+
+        def __post_init__(self) -> None:
+            if self.reconstruction not in RECONSTRUCTION_LOSSES:
+                raise TranslationError(f"unknown --reconstruction {self.reconstruction!r}; choose one of "
+                                       f"{', '.join(RECONSTRUCTION_LOSSES)}")
 
     @classmethod
     def build_data(cls, config: TrainConfig, spec: TaskSpec) -> TrainingData:
@@ -73,11 +84,11 @@ class Pix2Pix(Family):
         fake_pair = self.augmented(torch.cat([real_a, fake_b.to(real_a.dtype)], 1))
         with autocast():
             loss_g_gan = self.gan(self.D_alone(fake_pair), True, for_generator=True)
-        loss_g_l1 = l1_loss(fake_b, real_b) * self.options.lambda_l1
-        (loss_g_gan + loss_g_l1).backward()
+        loss_g_match = RECONSTRUCTION_LOSSES[self.options.reconstruction](fake_b, real_b) * self.options.lambda_l1
+        (loss_g_gan + loss_g_match).backward()
         self.optimizers["G"].step()
 
-        return {"G_GAN": loss_g_gan.detach(), "G_L1": loss_g_l1.detach(),
+        return {"G_GAN": loss_g_gan.detach(), f"G_{self.options.reconstruction.upper()}": loss_g_match.detach(),
                 "D_real": loss_d_real, "D_fake": loss_d_fake}
 
     @torch.no_grad()
