@@ -130,7 +130,9 @@ def test_layout_problems_are_one_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("model,weights,own,network", [
-    ("pix2pix", ["latest_net_G.pth"], ["--lambda-l1 LAMBDA_L1 weight of the L1 loss (default: 100.0)"], "unet_256"),
+    ("pix2pix", ["latest_net_G.pth"], ["--lambda-l1 LAMBDA_L1 weight of the reconstruction loss (L1 unless "
+                                       "--reconstruction l2) (default: 100.0)", "--reconstruction RECONSTRUCTION"],
+     "unet_256"),
     ("cyclegan", ["latest_net_G_A.pth", "latest_net_G_B.pth"],
      ["--lambda-cycle LAMBDA_CYCLE weight of the cycle losses (default: 10.0)", "--pool-size POOL_SIZE"],
      "resnet_9blocks"),
@@ -155,7 +157,7 @@ def test_help_draws_the_layouts_outputs_and_the_family_options(model, weights, o
                  "--ema DECAY keep an exponential moving average", "steadier outputs than the last step's",
                  "--spectral-norm spectral normalisation", "--upsample {transpose,resize}",
                  "resize when outputs show checkerboard artifacts", "RUN_DIR/checkpoints/best.pt",
-                 "(with --ema: the averaged weights"):
+                 "(with --ema: the averaged weights", "--degradation RATE super-resolution: how often"):
         assert when in flat, when
     other = {"pix2pix": "--pool-size", "cyclegan": "--lambda-l1"}[model]
     assert other not in flat  # the other family's options are not offered

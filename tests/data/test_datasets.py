@@ -221,3 +221,23 @@ def test_epoch_sampler_shards_shuffles_and_resumes():
     assert list(i for _, i in sampler) != [i for _, i in epoch1]
     sampler.set_epoch(1, start=4)
     assert list(sampler) == epoch1[4:] and len(sampler) == 6
+
+
+def test_super_resolution_training_pairs_take_the_degradation_rate_and_validation_keeps_the_tasks(tmp_path):
+    from translation.training.config import TrainConfig
+    from translation.training.data import paired_data
+
+    rng = np.random.default_rng(0)
+    for index in range(6):
+        noise_image(tmp_path / f"{index}.png", rng, 64, 64)
+    config = TrainConfig(model="pix2pix", task="super-resolution", netG="shuffle4_2blocks", data=tmp_path,
+                         crop_size=32, load_size=32, degradation=0.0, val_fraction=0.3, repeats=8)
+    config.validate()
+    data = paired_data(config, get_task("super-resolution"))
+    assert data.val.pair_options == {}
+    for index in range(len(data.train)):
+        sample = data.train[index]
+        photo = ((sample["B"].numpy().transpose(1, 2, 0) + 1) / 2 * 255).round().astype(np.uint8)
+        clean = cv2.resize(photo, (8, 8), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+        bicubic = np.clip(cv2.resize(clean, (32, 32), interpolation=cv2.INTER_CUBIC), 0, 1) * 2 - 1
+        np.testing.assert_allclose(sample["A"].numpy(), bicubic.transpose(2, 0, 1), atol=1e-5)  # never degraded

@@ -52,3 +52,21 @@ def test_degrade_keeps_clean_downscales_common():
     assert 25 <= untouched <= 50  # most samples are plain area downscales (about 60%), the rest degraded
     distinct = {np.round(low * 255).astype(np.uint8).tobytes() for low in draws}
     assert len(distinct) >= 60 - untouched - 2  # degraded samples differ from each other (faint noise may round away)
+
+
+def test_the_degradation_rate_scales_how_often_inputs_are_degraded():
+    photo = cv2.GaussianBlur(np.random.default_rng(0).random((64, 64, 3)).astype(np.float32), (0, 0), 1.5)
+    photo = (photo - photo.min()) / (photo.max() - photo.min())
+    clean = np.round(cv2.resize(np.round(photo * 255).astype(np.uint8), (16, 16), interpolation=cv2.INTER_AREA))
+
+    def untouched(rate: float) -> int:
+        draws = [degrade(photo, 4, np.random.default_rng(seed), rate) for seed in range(60)]
+        return sum(np.array_equal(np.round(low * 255), clean) for low in draws)
+
+    assert untouched(0.0) == 60                        # clean area downscales only
+    assert untouched(0.5) > untouched(1.0) > untouched(5.0)
+    assert untouched(5.0) <= 2                          # JPEG on every input (a faint noise alone may round away)
+    # training_pair passes the rate on: at 0 the input is the bicubic upscale of the clean downscale, whatever the draw
+    spec = get_task("super-resolution")
+    inputs = {training_pair(spec, photo, np.random.default_rng(seed), degradation=0.0)[0].tobytes() for seed in range(8)}
+    assert len(inputs) == 1

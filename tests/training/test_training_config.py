@@ -43,6 +43,9 @@ def test_paper_defaults():
     (dict(upsample="resize", netG="shuffle4_2blocks"), "--netG shuffle4_2blocks has one way of up-sampling"),
     (dict(diffaugment="translation,translation"), "translation is listed more than once"),
     (dict(diffaugment="color", task="colorization"), "the color part would shift the hue of colorization's lab_ab"),
+    (dict(degradation=0.0, task="colorization"), "--degradation: the colorization task's training pairs are not degraded"),
+    (dict(degradation=0.5), "--degradation: the custom task's training pairs are not degraded"),
+    (dict(degradation=-1.0, task="super-resolution", netG="shuffle4_2blocks"), "--degradation -1.0: choose a rate from 0"),
 ])
 def test_option_checks(changes, message):
     with pytest.raises(TranslationError, match=message.replace("(", r"\(").replace(")", r"\)")):

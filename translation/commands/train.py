@@ -126,6 +126,11 @@ def _add_options(p: argparse.ArgumentParser, family: type[Family]) -> None:
                            "+-20%%, +-20%%, +-30%%, +-18 degrees) on 4 of 5 training images, both halves of a pair "
                            "alike: more palettes from few pictures (artworks); not for label maps, whose colours "
                            "are classes" + default("colour_jitter"))
+    data.add_argument("--degradation", type=float, metavar="RATE",
+                      help="super-resolution: how often the small training inputs get a little blur, sensor noise "
+                           "and JPEG, as a multiple of the task's own rates (10%%, 15%%, 20%%): 0 trains on clean "
+                           "area downscales only, at most 5; validation keeps the task's rates"
+                           + default("degradation"))
     data.add_argument("--repeats", type=int, help="visits of each training image per epoch, each with its own "
                       "random crop (for small datasets)" + default("repeats"))
     data.add_argument("--workers", type=int, help="data-loading processes" + default("workers"))

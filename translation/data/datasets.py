@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import cv2
 import numpy as np
@@ -126,18 +126,19 @@ class PhotoPairDataset(_SkippingDataset):
     """Self-supervised pairs: a photo crop -> ``tasks.training_pair`` (gray -> colour, small -> large, ...)."""
 
     def __init__(self, files: Sequence[Path], spec: TaskSpec, augment: AugmentConfig, *, seed: int = 0,
-                 train: bool = True) -> None:
+                 train: bool = True, pair_options: Mapping[str, Any] | None = None) -> None:
         super().__init__(len(files), seed, train)
         if not spec.self_supervised:
             raise TranslationError(f"task {spec.name!r} cannot make training pairs from photos")
         self.files = list(files)
         self.spec = spec
+        self.pair_options = dict(pair_options or {})  # the task's own training settings (tasks.training_pair)
         self.pipeline = build_pipeline(augment, train=train)
 
     def load(self, epoch: int, index: int) -> dict[str, torch.Tensor]:
         photo, _ = apply(self.pipeline, sample_seed(self.seed, epoch, index), self.read(self.files[index]))
         rng = np.random.default_rng(sample_seed(self.seed, epoch, index, 1))
-        source, target = training_pair(self.spec, photo.astype(np.float32) / 255.0, rng)
+        source, target = training_pair(self.spec, photo.astype(np.float32) / 255.0, rng, **self.pair_options)
         return {"A": torch.from_numpy(source), "B": torch.from_numpy(target)}
 
 

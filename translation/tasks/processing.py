@@ -6,6 +6,8 @@ Lab conversions use ``translation.imaging.colour`` (OpenCV's float32 CIE Lab), t
 """
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 
@@ -216,15 +218,17 @@ def lab_ab_to_rgb(output: np.ndarray, context: dict) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------ self-supervision
 
-def training_pair(spec: TaskSpec, rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def training_pair(spec: TaskSpec, rgb: np.ndarray, rng: np.random.Generator,
+                  **options: Any) -> tuple[np.ndarray, np.ndarray]:
     """A photo crop (H x W x 3 float32 [0, 1]) -> (input C x H x W, target C x H x W), both in [-1, 1].
 
     Only tasks with a pair maker (colorization, super-resolution, sketch-to-photo, ...) make pairs
-    from plain photos; the others need a paired or unpaired dataset.
+    from plain photos; the others need a paired or unpaired dataset. ``options``: training settings of
+    the task's own (its ``pair_options``, e.g. super-resolution's ``degradation``).
     """
     task = find_task(spec.name)
     if task is None or task.make_pair is None:
         makers = [t.name for t in registered_tasks() if t.make_pair is not None]
         raise TranslationError(f"task {spec.name!r} cannot make training pairs from plain photos: train it on "
                                f"a paired or unpaired dataset (self-supervised tasks: {', '.join(makers)})")
-    return task.make_pair(spec, as_float_rgb(rgb), rng)
+    return task.make_pair(spec, as_float_rgb(rgb), rng, **options)

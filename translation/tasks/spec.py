@@ -205,7 +205,7 @@ def _pick_space(explicit: str | None, channels: int | None, known: str | None,
 
 Pixels = np.ndarray
 # (spec, photo crop H x W x 3 float32 [0, 1], rng) -> (network input C x H x W, target C x H x W), both [-1, 1]
-PairMaker = Callable[[TaskSpec, Pixels, np.random.Generator], tuple[Pixels, Pixels]]
+PairMaker = Callable[..., tuple[Pixels, Pixels]]  # (spec, photo, rng, **its pair_options) -> (input, target)
 # H x W x 3 float [0, 1] in, H' x W' x 3 float [0, 1] out: a model (or a chain of them) as one call
 Translator = Callable[[Pixels], Pixels]
 
@@ -246,6 +246,7 @@ class Task:
 
     spec: TaskSpec                          # the defaults its models are exported with
     make_pair: PairMaker | None = None      # self-supervised training pairs from plain photos
+    pair_options: tuple[str, ...] = ()      # TrainConfig fields make_pair also takes, as keywords (training only)
     measure: Measure | None = None          # ``translation eval``
     # for --sketch-from-photo: a photo (H x W x 3, uint8 / uint16 / float [0, 1]) -> the line drawing
     # (H x W float32 [0, 1]) its models are fed

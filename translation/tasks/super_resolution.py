@@ -16,10 +16,12 @@ from .tab import AppTab
 DEGRADED_DRAWS = 4   # degraded copies per photo for the degraded_* scores (one draw swings a score by a dB)
 
 
-def degrade(rgb: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray:
+def degrade(rgb: np.ndarray, scale: int, rng: np.random.Generator, rate: float = 1.0) -> np.ndarray:
     """A low-resolution version of a photo as cameras and the web make them: sometimes a little blur,
     an area downscale by ``scale``, sometimes sensor noise and JPEG.
     H x W x 3 float [0, 1] -> (H // scale) x (W // scale) x 3 float32.
+    ``rate`` scales how often each degradation happens (0: clean area downscales only; the random draws
+    are the same at every rate, so runs that differ in it differ only there).
 
     Each degradation is applied to only part of the samples, so clean downscales (what most
     low-resolution files are) stay common: a model trained only on heavy blur over-sharpens clean
@@ -32,14 +34,14 @@ def degrade(rgb: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray
     rgb = as_float_rgb(rgb)
     height, width = rgb.shape[:2]
     steps: list = []
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 * rate:
         sigma = float(rng.uniform(0.2, max(0.3, 0.25 * scale)))  # at x4: up to 1 px before the downscale
         steps.append(A.GaussianBlur(sigma_limit=(sigma, sigma), blur_limit=0, p=1.0))
     steps.append(A.Resize(max(1, height // scale), max(1, width // scale), interpolation=cv2.INTER_AREA))
-    if rng.random() < 0.15:
+    if rng.random() < 0.15 * rate:
         std = float(rng.uniform(0.003, 0.02))
         steps.append(A.GaussNoise(std_range=(std, std), per_channel=bool(rng.random() < 0.7), p=1.0))
-    if rng.random() < 0.2:
+    if rng.random() < 0.2 * rate:
         quality = int(rng.integers(60, 96))
         steps.append(A.ImageCompression(compression_type="jpeg", quality_range=(quality, quality), p=1.0))
     pipeline = A.Compose(steps)
@@ -47,10 +49,12 @@ def degrade(rgb: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray
     return pipeline(image=to_uint8(rgb))["image"].astype(np.float32) / 255.0
 
 
-def super_resolution_pair(spec: TaskSpec, rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A photo crop -> (the bicubic upscale of its degraded copy, the crop itself)."""
+def super_resolution_pair(spec: TaskSpec, rgb: np.ndarray, rng: np.random.Generator,
+                          degradation: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """A photo crop -> (the bicubic upscale of its degraded copy, the crop itself); ``degradation``: the
+    rate of ``degrade``'s blur, noise and JPEG (``translation train --degradation``)."""
     height, width = rgb.shape[:2]
-    upscaled = np.clip(resize(degrade(rgb, spec.scale, rng), height, width, cv2.INTER_CUBIC), 0.0, 1.0)
+    upscaled = np.clip(resize(degrade(rgb, spec.scale, rng, degradation), height, width, cv2.INTER_CUBIC), 0.0, 1.0)
     return encode_input(spec, upscaled), to_chw(rgb * 2.0 - 1.0)
 
 
@@ -89,6 +93,7 @@ def low_resolution_example(rgb: np.ndarray) -> np.ndarray:
 TASK = register_task(Task(
     spec=TaskSpec("super-resolution", "rgb", "rgb", scale=4),
     make_pair=super_resolution_pair,
+    pair_options=("degradation",),
     measure=Measure("PSNR/SSIM vs the photo, and the bicubic baseline's, from a clean (area) downscale "
                     "and from copies degraded like the training inputs (degraded_*)", _scores),
     model_names=("super-resolution",),

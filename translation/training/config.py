@@ -24,6 +24,8 @@ RESUMABLE_CHANGES = frozenset({
     "device", "amp", "cpu_bf16", "channels_last", "compile", "resume", "val_max", "data", "tensorboard",
 })
 
+MAX_DEGRADATION = 5.0  # 5x super-resolution's rates: JPEG on every input, noise on 3 in 4, blur on half
+
 
 @dataclass
 class TrainConfig:
@@ -39,6 +41,7 @@ class TrainConfig:
     flip: bool = True
     rotate: bool = False              # 90-degree turns and flips in both axes (content with no up and down)
     colour_jitter: float = 0.0        # random brightness / contrast / saturation / hue shifts of this strength
+    degradation: float = 1.0          # super-resolution: rate of its training inputs' blur, noise and JPEG
     val_fraction: float = 0.05
     val_max: int = 100                # validate on at most this many images
     repeats: int = 1                  # visits of each training image per epoch (small datasets)
@@ -126,6 +129,13 @@ class TrainConfig:
         return AugmentConfig(self.preprocess, self.load_size, self.crop_size, self.flip, self.rotate,
                              self.generator().size_multiple, self.colour_jitter)
 
+    def pair_options(self) -> dict[str, Any]:
+        """The settings the task's own training pairs take (``Task.pair_options``)."""
+        from ..tasks import find_task
+
+        task = find_task(self.task) if self.task else None
+        return {name: getattr(self, name) for name in (task.pair_options if task else ())}
+
     @property
     def total_epochs(self) -> int:
         return self.epochs + self.epochs_decay
@@ -161,6 +171,11 @@ class TrainConfig:
         check(self.max_steps is None or self.max_steps >= 1, "--max-steps must be >= 1")
         check(0 <= self.val_fraction < 1, "--val-fraction must be in [0, 1)")
         check(self.lr > 0, "--lr must be > 0")
+        check(0 <= self.degradation <= MAX_DEGRADATION,
+              f"--degradation {self.degradation}: choose a rate from 0 (clean inputs) to {MAX_DEGRADATION:g}")
+        check(self.degradation == 1.0 or "degradation" in self.pair_options(),
+              f"--degradation: the {self.task or 'custom'} task's training pairs are not degraded "
+              "(super-resolution's are); leave the option out")
         check(self.ema is None or 0 < self.ema < 1, f"--ema {self.ema}: the decay must lie between 0 and 1, e.g. 0.999")
         check(self.upsample in UPSAMPLE_MODES,
               f"--upsample {self.upsample!r}: choose one of {', '.join(UPSAMPLE_MODES)}")

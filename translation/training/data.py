@@ -53,7 +53,9 @@ def paired_data(config: TrainConfig, spec: TaskSpec) -> TrainingData:
 
     def dataset(samples: list, train: bool) -> Dataset:
         if spec.self_supervised:
-            return PhotoPairDataset([s[0] for s in samples], spec, augment, seed=config.seed, train=train)
+            # validation pairs are made as the task defines them, so runs with other settings compare
+            return PhotoPairDataset([s[0] for s in samples], spec, augment, seed=config.seed, train=train,
+                                    pair_options=config.pair_options() if train else None)
         return PairedDataset(samples, augment, direction=config.direction, seed=config.seed, train=train)
 
     val = dataset(layout.val[:config.val_max], False) if layout.val else None
