@@ -240,4 +240,4 @@ def test_super_resolution_training_pairs_take_the_degradation_rate_and_validatio
         photo = ((sample["B"].numpy().transpose(1, 2, 0) + 1) / 2 * 255).round().astype(np.uint8)
         clean = cv2.resize(photo, (8, 8), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
         bicubic = np.clip(cv2.resize(clean, (32, 32), interpolation=cv2.INTER_CUBIC), 0, 1) * 2 - 1
-        np.testing.assert_allclose(sample["A"].numpy(), bicubic.transpose(2, 0, 1), atol=1e-5)  # never degraded
+        np.testing.assert_allclose(sample["A"].numpy(), bicubic.transpose(2, 0, 1), atol=1e-5)  # not degraded

@@ -37,7 +37,8 @@ def test_checkpoint_layout_and_pruning(aligned_data, tiny, tmp_path):
         "custom", str(aligned_data), 9, 0, "aligned")
     assert info["wall_time_s"] >= 0 and set(info["losses"]) == {"G_GAN", "G_L1", "D_real", "D_fake"}
     assert checkpoint["data_order"] == {"seed": 0, "epoch": 0, "batches_done": 9, "batch_size": 1, "world_size": 1}
-    assert checkpoint["config"]["netG"] == "unet_32" and checkpoint["config"]["family_options"] == {"lambda_l1": 100.0}
+    assert checkpoint["config"]["netG"] == "unet_32"
+    assert checkpoint["config"]["family_options"] == {"lambda_l1": 100.0, "reconstruction": "l1"}
     assert set(checkpoint["ranks"][0]["rng"]) == {"torch", "numpy", "python"}
     # the generator keys are the reference layout (U-Net nesting), as a latest_net_G.pth would have them
     assert "model.model.0.weight" in checkpoint["networks"]["G"]
