@@ -20,8 +20,7 @@ def degrade(rgb: np.ndarray, scale: int, rng: np.random.Generator, rate: float =
     """A low-resolution version of a photo as cameras and the web make them: sometimes a little blur,
     an area downscale by ``scale``, sometimes sensor noise and JPEG.
     H x W x 3 float [0, 1] -> (H // scale) x (W // scale) x 3 float32.
-    ``rate`` scales how often each degradation happens (0: clean area downscales only; the random draws
-    are the same at every rate, so runs that differ in it differ only there).
+    ``rate`` scales how often each degradation happens (0: clean area downscales only).
 
     Each degradation is applied to only part of the samples, so clean downscales (what most
     low-resolution files are) stay common: a model trained only on heavy blur over-sharpens clean
