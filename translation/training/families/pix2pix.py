@@ -66,6 +66,8 @@ class Pix2Pix(Family):
         self.D_alone = self.forward_of(self.D)  # without DDP: the generator step wants no D gradients
         self.gan = GANLoss(config.gan_mode)
         self.augment = self.diff_augment(channel_groups=(spec.in_channels, spec.out_channels))
+        self.reconstruction_loss = RECONSTRUCTION_LOSSES[self.options.reconstruction]
+        self.reconstruction_name = f"G_{self.options.reconstruction.upper()}"  # G_L1 | G_L2 in the logs
 
     def train_step(self, batch: dict[str, torch.Tensor],
                    autocast: Callable[[], AbstractContextManager]) -> dict[str, torch.Tensor]:
@@ -84,11 +86,11 @@ class Pix2Pix(Family):
         fake_pair = self.augmented(torch.cat([real_a, fake_b.to(real_a.dtype)], 1))
         with autocast():
             loss_g_gan = self.gan(self.D_alone(fake_pair), True, for_generator=True)
-        loss_g_match = RECONSTRUCTION_LOSSES[self.options.reconstruction](fake_b, real_b) * self.options.lambda_l1
+        loss_g_match = self.reconstruction_loss(fake_b, real_b) * self.options.lambda_l1
         (loss_g_gan + loss_g_match).backward()
         self.optimizers["G"].step()
 
-        return {"G_GAN": loss_g_gan.detach(), f"G_{self.options.reconstruction.upper()}": loss_g_match.detach(),
+        return {"G_GAN": loss_g_gan.detach(), self.reconstruction_name: loss_g_match.detach(),
                 "D_real": loss_d_real, "D_fake": loss_d_fake}
 
     @torch.no_grad()
