@@ -134,6 +134,23 @@ def test_random_scale_sees_the_photo_at_many_scales():
         AugmentConfig("random_scale", 20, 32)
 
 
+def test_random_scale_without_enlarging_draws_only_sizes_up_to_the_pictures_own():
+    # a ramp rising 1 a pixel across a 200 x 100 picture: a crop's slope is 1 / the scale it was drawn at
+    image = np.repeat(np.broadcast_to(np.arange(200, dtype=np.uint8), (100, 200))[:, :, None], 3, axis=2)
+
+    def scales(enlarge: bool) -> list[float]:
+        pipeline = build_pipeline(AugmentConfig("random_scale", 160, 32, flip=False, enlarge=enlarge), train=True)
+        return [1.0 / float(np.diff(apply(pipeline, seed, image)[0][:, :, 0].astype(np.float32), axis=1).mean())
+                for seed in range(40)]
+
+    assert max(scales(True)) > 1.2                # short sides of 104-160 drawn: enlarged
+    without = scales(False)
+    assert max(without) < 1.0 and min(without) < 0.5   # 32-96 only, still many scales
+    tiny = np.full((20, 24, 3), 128, np.uint8)    # smaller than the crop: scaled up to it, as it must be
+    no_enlarge = build_pipeline(AugmentConfig("random_scale", 160, 32, enlarge=False), train=True)
+    assert apply(no_enlarge, 0, tiny)[0].shape == (32, 32, 3)
+
+
 @pytest.mark.parametrize("task,channels", [("colorization", (1, 2)), ("sketch-to-photo", (1, 3)),
                                            ("super-resolution", (3, 3))])
 def test_self_supervised_pairs_from_photos(tmp_path, task, channels):

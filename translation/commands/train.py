@@ -121,6 +121,9 @@ def _add_options(p: argparse.ArgumentParser, family: type[Family]) -> None:
                       help="random 90-degree turns and flips in both axes (the square's eight symmetries) instead "
                            "of horizontal flips: more varied crops for content with no up and down, such as "
                            "super-resolution texture; not for photos whose sky must stay up")
+    data.add_argument("--no-enlarge", dest="enlarge", action="store_false",
+                      help="random_scale: never scale a picture above its own size (small photos among large "
+                           "ones stay sharp: enlarged ones are blurred targets, which super-resolution learns to copy)")
     data.add_argument("--colour-jitter", type=float, metavar="S",
                       help="random brightness, contrast, saturation and hue shifts of strength S (0-1; at 1: "
                            "+-20%%, +-20%%, +-30%%, +-18 degrees) on 4 of 5 training images, both halves of a pair "

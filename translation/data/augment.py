@@ -20,7 +20,8 @@ PREPROCESS_HELP = """\
   crop             crop --crop-size from the full-size image
   scale_width      scale the width to --load-size keeping the aspect ratio, then crop --crop-size
   random_scale     scale the short side to a random size from --crop-size to --load-size (aspect kept),
-                   then crop --crop-size: detail at many scales from few large photos
+                   then crop --crop-size: detail at many scales from few large photos (--no-enlarge: sizes
+                   above the picture's own short side are not drawn)
   none             full size, padded (reflection) to the generator's size multiple; needs --batch-size 1"""
 
 
@@ -33,6 +34,7 @@ class AugmentConfig:
     rotate: bool = False    # all eight symmetries of the square (90-degree turns and flips) instead of flip
     size_multiple: int = 1  # "none" pads height and width up to a multiple of this
     colour_jitter: float = 0.0   # strength (0-1) of random brightness, contrast, saturation and hue shifts
+    enlarge: bool = True    # random_scale may draw sizes above the picture's own (False: only down, or to the crop)
 
     def __post_init__(self) -> None:
         if self.preprocess not in PREPROCESS_MODES:
@@ -58,7 +60,8 @@ def build_pipeline(config: AugmentConfig, *, train: bool) -> A.Compose:
         steps.append(A.LongestMaxSize(max_size_hw=(None, config.load_size), **resize))
     elif config.preprocess == "random_scale":
         sizes = list(range(config.crop_size, config.load_size + 1, 8)) if train else [config.crop_size]
-        steps.append(A.SmallestMaxSize(max_size=sizes, **resize))
+        scale_to = A.SmallestMaxSize if config.enlarge else _NoLargerThanItself
+        steps.append(scale_to(max_size=sizes, **resize))
     if config.preprocess == "none":
         steps.append(A.PadIfNeeded(min_height=None, min_width=None, pad_height_divisor=config.size_multiple,
                                    pad_width_divisor=config.size_multiple, border_mode=cv2.BORDER_REFLECT_101))
@@ -75,6 +78,17 @@ def build_pipeline(config: AugmentConfig, *, train: bool) -> A.Compose:
         s = config.colour_jitter
         steps.append(A.ColorJitter(brightness=0.2 * s, contrast=0.2 * s, saturation=0.3 * s, hue=0.05 * s, p=0.8))
     return A.Compose(steps, additional_targets={"image_b": "image"})
+
+
+class _NoLargerThanItself(A.SmallestMaxSize):
+    """``SmallestMaxSize`` drawing only from the sizes up to the picture's own short side (the smallest
+    size when none is): a picture enlarged by interpolation is a blurred target, which teaches a
+    super-resolution network to blur."""
+
+    def get_params_dependent_on_data(self, params: dict, data: dict) -> dict:
+        short_side = min(params["shape"][:2])
+        sizes = [size for size in self.max_size if size <= short_side] or [min(self.max_size)]
+        return {"scale": self.py_random.choice(sizes) / short_side}
 
 
 def sample_seed(*key: int) -> int:

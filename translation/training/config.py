@@ -41,6 +41,7 @@ class TrainConfig:
     flip: bool = True
     rotate: bool = False              # 90-degree turns and flips in both axes (content with no up and down)
     colour_jitter: float = 0.0        # random brightness / contrast / saturation / hue shifts of this strength
+    enlarge: bool = True              # random_scale may scale a picture above its own size
     degradation: float = 1.0          # super-resolution: rate of its training inputs' blur, noise and JPEG
     val_fraction: float = 0.05
     val_max: int = 100                # validate on at most this many images
@@ -127,7 +128,7 @@ class TrainConfig:
         from ..data.augment import AugmentConfig
 
         return AugmentConfig(self.preprocess, self.load_size, self.crop_size, self.flip, self.rotate,
-                             self.generator().size_multiple, self.colour_jitter)
+                             self.generator().size_multiple, self.colour_jitter, self.enlarge)
 
     def pair_options(self) -> dict[str, Any]:
         """The settings the task's own training pairs take (``Task.pair_options``)."""
