@@ -31,6 +31,12 @@ SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
 # held out before the lists grew; examples/ is made from them
 FIRST_PHOTOS_VAL = (f"{MATE}/nature/FreshFlower.jpg", f"{MATE}/nature/GreenMeadow.jpg", f"{MATE}/nature/Wood.jpg",
                     f"{WALLPAPERS}/OneStandsOut")
+HELD_OUT_BEFORE_ENDLESS_SKY = FIRST_PHOTOS_VAL + (
+    "/usr/share/backgrounds/Bridge_by_Sander_Klootwijk.jpg", "/usr/share/backgrounds/seeding_by_Clements_Engelhardt.jpg",
+    "/usr/share/lxqt/wallpapers/Valendas.png", "/usr/share/lxqt/wallpapers/drop.png",
+    "/usr/share/palapeli/collection/cincinnati-bridge.jpg", "/usr/share/palapeli/collection/european-honey-bee.jpg",
+    "/usr/share/tuxpaint/templates/trees_at_dusk.jpg", "/usr/share/tuxpaint/templates/wool_mill_machine.jpg",
+    f"{SKIMAGE}/coffee.png")
 FIRST_ART_VAL = (f"{WALLPAPERS}/Elarun", f"{WALLPAPERS}/Kay", f"{WALLPAPERS}/SafeLanding")
 BLACK_AND_WHITE = (f"{WALLPAPERS}/Grey", f"{WALLPAPERS}/ColdRipple", f"{SKIMAGE}/camera.png")
 
@@ -111,7 +117,8 @@ def test_committed_validation_split_keeps_the_first_ones_and_follows_the_hash_ru
     curation = load_curation()
     assert list(curation.art_val) == choose_validation(curation.art, keep=FIRST_ART_VAL)
     assert set(BLACK_AND_WHITE) <= set(curation.photos)
-    assert list(curation.photos_val) == choose_validation(curation.photos, skip=BLACK_AND_WHITE, keep=FIRST_PHOTOS_VAL)
+    assert list(curation.photos_val) == choose_validation(curation.photos, skip=BLACK_AND_WHITE,
+                                                    keep=HELD_OUT_BEFORE_ENDLESS_SKY)
 
 
 def test_committed_lists_give_distinct_cache_names():

@@ -111,6 +111,6 @@ def test_refine_recipe_continues_the_shipped_model_and_says_so_on_its_card(cache
     assert origin["file"] == "super-resolution.onnx" and origin["sha256"] == file_sha256(shipped)
     assert "steps" in origin["training"]   # the shipped file's own card, carried along
     settings = card["training"]["settings"]
-    assert (settings["lr"], settings["lambda_l1"], settings["degradation"]) == (1e-4, 100000.0, 0.0)
+    assert (settings["lr"], settings["lambda_l1"], settings["degradation"], settings["enlarge"]) == (1e-4, 100000.0, 0.0, False)
     meta = {p.key: p.value for p in onnx.load(exports / "super-resolution.onnx").metadata_props}
     assert meta["tile_size"] == "2048" and card["export"] == {"tile_size": 2048}  # the card says how it runs

@@ -48,6 +48,7 @@ SOURCE_PACKAGES = (
     Package("digikam-data", ("/usr/share/digikam/about/images",)),
     Package("wesnoth-1.16-data", (f"{_WESNOTH}/core/images/story",)),
     Package("wesnoth-1.16-trow", (f"{_WESNOTH}/campaigns/The_Rise_Of_Wesnoth/images/story",)),
+    Package("endless-sky-data", ("/usr/share/games/endless-sky/images/land",)),
 )
 PACKAGES = tuple(package.name for package in SOURCE_PACKAGES)
 PICTURE_FOLDERS = tuple(sorted({folder for package in SOURCE_PACKAGES for folder in package.folders}))
