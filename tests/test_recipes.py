@@ -57,6 +57,22 @@ def test_datasets_are_links_into_the_cache_without_black_and_white_photos(cache,
     assert {p.name for p in style.iterdir()} == {"trainA", "trainB", "testA", "testB"}
 
 
+def test_recipes_leave_out_the_packages_they_skip(cache, tmp_path):
+    landscapes = {r["path"].split("/")[-1] for r in collections.manifest(cache)["files"]
+                  if collections.packages.holders(r["entry"]) == ["endless-sky-data"]}
+    assert landscapes
+
+    def names(data, *folders):
+        return {p.name for folder in folders for p in (data / folder).iterdir()}
+
+    colour = dataset_for(get_recipe("colorization"), tmp_path / "colour", cache=cache)
+    assert names(colour, "train", "val") and not names(colour, "train", "val") & landscapes
+    style = dataset_for(get_recipe("style-transfer-refine"), tmp_path / "style", cache=cache)
+    assert not names(style, "trainA", "testA") & landscapes
+    upscale = dataset_for(get_recipe("super-resolution-refine"), tmp_path / "sr", cache=cache)
+    assert landscapes <= names(upscale, "train", "val")
+
+
 def test_recipe_trains_resumes_and_ships_a_model_with_its_card(cache, tmp_path):
     run, exports = tmp_path / "run", tmp_path / "exports"
     args = ["train", "--recipe", "super-resolution", "--out", str(run), "--cache", str(cache), "--device", "cpu"]

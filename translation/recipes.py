@@ -39,6 +39,9 @@ class Recipe:
     family_options: dict[str, Any] = field(default_factory=dict)  # the family's own (its Options)
     unpaired: bool = False              # photos (A) and art (B) as two sets; else the photos alone
     skip_grayscale: bool = False        # leave black-and-white photos out (colorization)
+    # packages whose pictures the recipe leaves out (train and validation alike; the held-out measure of
+    # ``ship`` still takes every held-out picture)
+    skip_packages: tuple[str, ...] = ()
     eval_back: dict[str, str] = field(default_factory=dict)  # stem -> stem of the opposite direction
     export_options: dict[str, Any] = field(default_factory=dict)  # export_generator's (working_size, tile_size)
     # stem -> collection whose held-out images are the domain it translates into (the distribution distance)
@@ -76,6 +79,10 @@ _STYLE_SHIPS = (Shipped("style-photo2art", "G_A", "style-transfer", "Style trans
                 Shipped("style-art2photo", "G_B", "style-transfer", "Style transfer: art to photo"))
 _STYLE_BACK = {"style-photo2art": "style-art2photo", "style-art2photo": "style-photo2art"}
 _STYLE_TARGET = {"style-photo2art": "art", "style-art2photo": "photos"}
+# The photographs the colorization, sketch and style files were trained without: 224 of 290 colour photos
+# would be its landscapes, and a colorization run on them learnt a sky-over-sand prior that painted
+# everyday close-ups wrong (benchmarks/RESULTS.md, session 17); super-resolution gains from them.
+_LANDSCAPES = ("endless-sky-data",)
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in (
     Recipe("super-resolution", "x4 super-resolution: a pixel-shuffle network (12 blocks of 48 features at a "
@@ -96,7 +103,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            "pix2pix", {**_PIX2PIX, "task": "colorization", "load_size": 286, "epochs": 7, "epochs_decay": 7,
                        "upsample": "resize", "ema": 0.999, "diffaugment": "translation,cutout",
                        "save_every": 165, "sample_every": 330, "log_every": 15},
-           (Shipped("colorization", "G", "colorization", "Colorization"),), skip_grayscale=True,
+           (Shipped("colorization", "G", "colorization", "Colorization"),), skip_grayscale=True, skip_packages=_LANDSCAPES,
            family_options={"lambda_l1": 500.0}, export_options={"working_size": 256, "working_shape": "square", "chroma_gain": 1.35}),
     Recipe("sketch-to-photo", "line drawing (extracted from the photo) -> photo, pix2pix U-Net with batch norm and "
            "resize-convolution up-sampling, learning from shaded sketches of photo crops at random scales; a strong L1 term (lambda_L1 "
@@ -107,10 +114,12 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
                        "diffaugment": "translation,cutout", "save_every": 165, "sample_every": 330,
                        "log_every": 15},
            (Shipped("sketch-to-photo", "G", "sketch-to-photo", "Sketch to photo"),), skip_grayscale=True,
+           skip_packages=_LANDSCAPES,
            family_options={"lambda_l1": 500.0}),
     Recipe("style-transfer", "CycleGAN between the photographs and the digital artworks (unpaired), compact "
            "ResNet generators; both directions shipped",
-           "cyclegan", _STYLE, _STYLE_SHIPS, unpaired=True, eval_back=_STYLE_BACK, eval_target=_STYLE_TARGET),
+           "cyclegan", _STYLE, _STYLE_SHIPS, unpaired=True, eval_back=_STYLE_BACK, eval_target=_STYLE_TARGET,
+           skip_packages=_LANDSCAPES),
     Recipe("super-resolution-refine", "the shipped super-resolution model trained on: the same network and losses, "
            "from its weights, at a fifth of the learning rate, on crops of 256 px from photos scaled to 256-768 px "
            "(at a quarter of 128 px, the network's view of a crop was mostly its zero padding) and on clean area "
@@ -132,6 +141,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
            "cyclegan", {**_STYLE, "preprocess": "random_scale", "load_size": 512, "lr": 1e-4, "epochs": 1,
                         "epochs_decay": 6, "ema": 0.999},
            _STYLE_SHIPS, unpaired=True, family_options={"lambda_cycle": 40.0, "lambda_identity": 0.25},
+           skip_packages=_LANDSCAPES,
            eval_back=_STYLE_BACK, eval_target=_STYLE_TARGET, start_from={"G_A": "style-photo2art", "G_B": "style-art2photo"},
            export_options={"working_size": 384, "keep_detail": True}),
     Recipe("style-transfer-cut", "CUT (contrastive unpaired translation) from the photographs to the digital "
@@ -143,6 +153,7 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in (
                        save_every=475, sample_every=475, keep=2, log_every=19),
            (Shipped("style-photo2art-cut", "G", "style-transfer", "Style transfer: photo to art (CUT)"),),
            unpaired=True, family_options={"mode": "cut"}, eval_target={"style-photo2art-cut": "art"},
+           skip_packages=_LANDSCAPES,
            default=False),
 )}
 
@@ -173,10 +184,12 @@ def dataset_for(recipe: Recipe, run_dir: Path, cache: str | Path | None = None) 
     collections.prepare(cache)
     records = collections.manifest(cache)["files"]
     root = collections.split_dir("photos", "train", cache).parents[1]
+    skipped = set(recipe.skip_packages)
 
     def files(name: str, split: str) -> list[Path]:
         return sorted(root / r["path"] for r in records if r["collection"] == name and r["split"] == split
-                      and not (recipe.skip_grayscale and r.get("grayscale")))
+                      and not (recipe.skip_grayscale and r.get("grayscale"))
+                      and not skipped & set(collections.packages.holders(r["entry"])))
 
     data = run_dir / "dataset"
     if recipe.unpaired:
