@@ -182,14 +182,14 @@ def dataset_for(recipe: Recipe, run_dir: Path, cache: str | Path | None = None) 
     from . import collections
 
     collections.prepare(cache)
-    records = collections.manifest(cache)["files"]
     root = collections.split_dir("photos", "train", cache).parents[1]
     skipped = set(recipe.skip_packages)
+    records = [r for r in collections.manifest(cache)["files"]
+               if not (recipe.skip_grayscale and r.get("grayscale"))
+               and not skipped.intersection(collections.packages.holders(r["entry"]))]
 
     def files(name: str, split: str) -> list[Path]:
-        return sorted(root / r["path"] for r in records if r["collection"] == name and r["split"] == split
-                      and not (recipe.skip_grayscale and r.get("grayscale"))
-                      and not skipped & set(collections.packages.holders(r["entry"])))
+        return sorted(root / r["path"] for r in records if r["collection"] == name and r["split"] == split)
 
     data = run_dir / "dataset"
     if recipe.unpaired:
